@@ -1,0 +1,98 @@
+"""Verified provider webhooks that resolve Restate awakeables or start handlers.
+
+The core is framework-agnostic and pure: adapters build a :class:`WebhookRequest`
+from their framework's request and hand it to an endpoint.
+"""
+
+from .errors import (
+    ParseFailure,
+    VerificationFailure,
+    WebhookConfigurationError,
+    WebhookError,
+    WebhookParseError,
+    WebhookVerificationError,
+)
+from .events import (
+    AWAKEABLE_ID_KEY,
+    EventParser,
+    Extractor,
+    JsonEventParser,
+    WebhookEvent,
+    extract,
+    extract_text,
+    first_of,
+    lookup_path,
+    named_attribute,
+)
+from .providers import (
+    WebhookProvider,
+    adyen_webhooks,
+    github_webhooks,
+    hmac_webhooks,
+    lemonsqueezy_webhooks,
+    paddle_webhooks,
+    razorpay_webhooks,
+    shopify_webhooks,
+    square_webhooks,
+    standard_webhooks,
+    stripe_webhooks,
+)
+from .request import Headers, WebhookRequest
+from .verifiers import (
+    AdyenVerifier,
+    Clock,
+    GitHubVerifier,
+    HmacVerifier,
+    LemonSqueezyVerifier,
+    PaddleVerifier,
+    RazorpayVerifier,
+    ShopifyVerifier,
+    SquareVerifier,
+    StandardWebhooksVerifier,
+    StripeVerifier,
+    WebhookVerifier,
+)
+
+__all__ = [
+    "AWAKEABLE_ID_KEY",
+    "AdyenVerifier",
+    "Clock",
+    "EventParser",
+    "Extractor",
+    "GitHubVerifier",
+    "Headers",
+    "HmacVerifier",
+    "JsonEventParser",
+    "LemonSqueezyVerifier",
+    "PaddleVerifier",
+    "ParseFailure",
+    "RazorpayVerifier",
+    "ShopifyVerifier",
+    "SquareVerifier",
+    "StandardWebhooksVerifier",
+    "StripeVerifier",
+    "VerificationFailure",
+    "WebhookConfigurationError",
+    "WebhookError",
+    "WebhookEvent",
+    "WebhookParseError",
+    "WebhookProvider",
+    "WebhookRequest",
+    "WebhookVerificationError",
+    "WebhookVerifier",
+    "adyen_webhooks",
+    "extract",
+    "extract_text",
+    "first_of",
+    "github_webhooks",
+    "hmac_webhooks",
+    "lemonsqueezy_webhooks",
+    "lookup_path",
+    "named_attribute",
+    "paddle_webhooks",
+    "razorpay_webhooks",
+    "shopify_webhooks",
+    "square_webhooks",
+    "standard_webhooks",
+    "stripe_webhooks",
+]

@@ -1,0 +1,264 @@
+"""Verified webhook events and the extractors that read fields out of them.
+
+A provider's parser turns a *verified* :class:`~restate_web.webhooks.request.WebhookRequest`
+into one or more :class:`WebhookEvent` objects (Adyen can batch several
+notifications in one request; every other provider sends one). Parsing errors
+raise :class:`~restate_web.webhooks.errors.WebhookParseError` (answer 400).
+
+An **extractor** reads one value from an event. It is either
+
+- a dotted path into the payload, e.g. ``"data.object.metadata.restate_awakeable_id"``;
+  digits index into lists (``"data.payments.0.error_code"``), and keys that
+  themselves contain dots (Adyen flattens ``additionalData`` as
+  ``"metadata.restate_awakeable_id"``) are found too;
+- ``"header:<Name>"`` to read a request header, e.g. ``"header:X-GitHub-Delivery"``;
+- or any callable ``(event) -> value``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._json import loads_json
+from .errors import WebhookParseError
+from .request import Headers, WebhookRequest
+from .verifiers import adyen_notification_items
+
+AWAKEABLE_ID_KEY = "restate_awakeable_id"
+"""The metadata key the default extractors look for."""
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One verified provider event.
+
+    ``id`` is the provider's stable event id (the same on every redelivery), used
+    as the Restate idempotency key. ``type`` is the provider's event type, used
+    for routing. ``payload`` is the event object as sent.
+    """
+
+    provider: str
+    id: str
+    type: str
+    payload: Mapping[str, Any]
+    headers: Headers = field(default_factory=Headers, repr=False, compare=False)
+
+
+Extractor = str | Callable[[WebhookEvent], object]
+"""A dotted payload path, ``"header:<Name>"``, or a callable ``(event) -> value``."""
+
+EventParser = Callable[[WebhookRequest], "list[WebhookEvent]"]
+"""Turns a verified request into events; raises ``WebhookParseError`` on a malformed body."""
+
+_MISSING = object()
+
+
+def lookup_path(document: object, path: str) -> object:
+    """Follow a dotted ``path`` through nested mappings and lists; ``None`` if absent.
+
+    At each level the longest run of segments that is itself a key wins, so a
+    flattened key like ``"metadata.order"`` is found as well as a nested one.
+    """
+    segments = path.split(".") if path else []
+    found = _lookup(document, segments)
+    return None if found is _MISSING else found
+
+
+def _lookup(current: object, segments: Sequence[str]) -> object:
+    if not segments:
+        return current
+    if isinstance(current, Mapping):
+        for length in range(len(segments), 0, -1):
+            key = ".".join(segments[:length])
+            if key in current:
+                found = _lookup(current[key], segments[length:])
+                if found is not _MISSING:
+                    return found
+        return _MISSING
+    if isinstance(current, list):
+        index = segments[0]
+        if index.isascii() and index.isdigit() and int(index) < len(current):
+            return _lookup(current[int(index)], segments[1:])
+    return _MISSING
+
+
+def extract(extractor: Extractor, event: WebhookEvent) -> object:
+    """Apply one extractor to ``event``; a missing path gives ``None``."""
+    if callable(extractor):
+        return extractor(event)
+    if extractor.startswith("header:"):
+        return event.headers.get(extractor[len("header:") :].strip())
+    return lookup_path(event.payload, extractor)
+
+
+def extract_text(extractor: Extractor, event: WebhookEvent) -> str | None:
+    """Apply an extractor and keep the result only if it is a non-empty string."""
+    value = extract(extractor, event)
+    return value if isinstance(value, str) and value else None
+
+
+def first_of(*extractors: Extractor) -> Callable[[WebhookEvent], object]:
+    """An extractor returning the first non-empty result of ``extractors``, tried in order."""
+
+    def first(event: WebhookEvent) -> object:
+        for extractor in extractors:
+            value = extract(extractor, event)
+            if value is not None and value != "":
+                return value
+        return None
+
+    return first
+
+
+def named_attribute(list_path: str, name: str) -> Callable[[WebhookEvent], object]:
+    """An extractor for ``[{"name": ..., "value": ...}]`` lists (Shopify ``note_attributes``)."""
+
+    def attribute(event: WebhookEvent) -> object:
+        entries = lookup_path(event.payload, list_path)
+        if isinstance(entries, list):
+            for entry in entries:
+                if isinstance(entry, Mapping) and entry.get("name") == name:
+                    return entry.get("value")
+        return None
+
+    return attribute
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def parse_json_object(provider: str, body: bytes) -> Mapping[str, Any]:
+    """Parse ``body`` as a JSON object or raise :class:`WebhookParseError`."""
+    try:
+        document = loads_json(body)
+    except (ValueError, RecursionError):
+        raise WebhookParseError(provider, "invalid_json", "the body is not valid JSON.") from None
+    if not isinstance(document, dict):
+        raise WebhookParseError(
+            provider, "not_an_object", f"the body is JSON {type(document).__name__}, not an object."
+        )
+    return document
+
+
+def _source_value(source: str, payload: Mapping[str, Any], headers: Headers) -> object:
+    if source.startswith("header:"):
+        return headers.get(source[len("header:") :].strip())
+    return lookup_path(payload, source)
+
+
+def _required_text(
+    provider: str, what: str, sources: Sequence[str], payload: Mapping[str, Any], headers: Headers
+) -> str:
+    for source in sources:
+        value = _source_value(source, payload, headers)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        raise WebhookParseError(
+            provider, "wrong_type", f"the event {what} at {source!r} is not a string."
+        )
+    described = " or ".join(repr(source) for source in sources)
+    raise WebhookParseError(provider, "missing_field", f"the event has no {what} ({described}).")
+
+
+class JsonEventParser:
+    """Parses a JSON-object body into one event, reading id and type from payload paths or headers.
+
+    ``event_id`` and ``event_type`` are sources — a dotted payload path or
+    ``"header:<Name>"`` — or lists of sources tried in order. With
+    ``body_hash_fallback`` an event without an id gets ``"sha256:<hex of body>"``,
+    which is stable across redeliveries of the same bytes.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        event_id: str | Sequence[str],
+        event_type: str | Sequence[str],
+        body_hash_fallback: bool = False,
+    ) -> None:
+        self.provider = provider
+        self._id_sources = [event_id] if isinstance(event_id, str) else list(event_id)
+        self._type_sources = [event_type] if isinstance(event_type, str) else list(event_type)
+        self._body_hash_fallback = body_hash_fallback
+
+    def __call__(self, request: WebhookRequest) -> list[WebhookEvent]:
+        payload = parse_json_object(self.provider, request.body)
+        try:
+            event_id = _required_text(
+                self.provider, "id", self._id_sources, payload, request.headers
+            )
+        except WebhookParseError:
+            if not self._body_hash_fallback:
+                raise
+            event_id = "sha256:" + hashlib.sha256(request.body).hexdigest()
+        event_type = _required_text(
+            self.provider, "type", self._type_sources, payload, request.headers
+        )
+        return [WebhookEvent(self.provider, event_id, event_type, payload, request.headers)]
+
+
+def parse_adyen_events(request: WebhookRequest) -> list[WebhookEvent]:
+    """One event per ``NotificationRequestItem``.
+
+    Adyen has no event id; the id is ``"<pspReference>:<eventCode>:<success>"``,
+    which is the same on every redelivery of that notification. The type is
+    ``eventCode`` (e.g. ``AUTHORISATION``); check ``payload["success"]`` in
+    your route to tell a success from a refusal.
+    """
+    document = parse_json_object("adyen", request.body)
+    items = adyen_notification_items(document)
+    if items is None:
+        raise WebhookParseError(
+            "adyen", "missing_field", "the body has no notificationItems[].NotificationRequestItem."
+        )
+    events: list[WebhookEvent] = []
+    for item in items:
+        psp_reference = _required_text("adyen", "pspReference", ["pspReference"], item, Headers())
+        event_code = _required_text("adyen", "eventCode", ["eventCode"], item, Headers())
+        success = item.get("success")
+        success_text = (
+            ("true" if success else "false") if isinstance(success, bool) else str(success or "")
+        )
+        event_id = f"{psp_reference}:{event_code}:{success_text}"
+        events.append(WebhookEvent("adyen", event_id, event_code, item, request.headers))
+    return events
+
+
+def parse_github_events(request: WebhookRequest) -> list[WebhookEvent]:
+    """GitHub: id ``X-GitHub-Delivery``; type ``"<X-GitHub-Event>.<action>"`` or the bare event.
+
+    Route on ``"pull_request.opened"`` or on ``"pull_request.*"`` / ``"push"``.
+    """
+    payload = parse_json_object("github", request.body)
+    delivery = _required_text(
+        "github", "id", ["header:X-GitHub-Delivery"], payload, request.headers
+    )
+    event = _required_text("github", "type", ["header:X-GitHub-Event"], payload, request.headers)
+    action = payload.get("action")
+    event_type = f"{event}.{action}" if isinstance(action, str) and action else event
+    return [WebhookEvent("github", delivery, event_type, payload, request.headers)]
+
+
+def parse_lemonsqueezy_events(request: WebhookRequest) -> list[WebhookEvent]:
+    """Lemon Squeezy sends no event id; the id is ``"<event_name>:<data.id>:<updated_at>"``.
+
+    If any part is missing, the id falls back to a hash of the body.
+    """
+    payload = parse_json_object("lemonsqueezy", request.body)
+    event_type = _required_text(
+        "lemonsqueezy", "type", ["meta.event_name", "header:X-Event-Name"], payload, request.headers
+    )
+    parts = [lookup_path(payload, "data.id"), lookup_path(payload, "data.attributes.updated_at")]
+    if all(isinstance(part, (str, int)) and not isinstance(part, bool) for part in parts):
+        event_id = ":".join([event_type, *(str(part) for part in parts)])
+    else:
+        event_id = "sha256:" + hashlib.sha256(request.body).hexdigest()
+    return [WebhookEvent("lemonsqueezy", event_id, event_type, payload, request.headers)]

@@ -1,0 +1,301 @@
+"""Providers: a verifier, an event parser and default extractors, bundled.
+
+Pick one factory per webhook endpoint, e.g. ``stripe_webhooks(["whsec_..."])``,
+and hand it to a :class:`~restate_web.webhooks.pipeline.WebhookEndpoint`.
+
+Default awakeable-id extractors (where a durable handler should put the id of
+the awakeable it waits on when it creates the payment, order, checkout...):
+
+=================  ==========================================================
+Provider           Default awakeable-id location
+=================  ==========================================================
+Stripe             ``data.object.metadata.restate_awakeable_id``
+Standard Webhooks  ``data.metadata.restate_awakeable_id``
+Adyen              ``additionalData.metadata.restate_awakeable_id`` (request
+                   ``metadata``; Adyen echoes it flattened, which is handled)
+Paddle             ``data.custom_data.restate_awakeable_id``
+Square             ``data.object.payment.note`` (payments have no metadata and
+                   ``reference_id`` is capped at 40 characters, too short for
+                   an awakeable id)
+Razorpay           ``notes.restate_awakeable_id`` of the payment, order,
+                   subscription or payment link entity in ``payload``
+GitHub             ``client_payload.restate_awakeable_id``
+                   (``repository_dispatch``)
+Shopify            the ``restate_awakeable_id`` entry of ``note_attributes``
+Lemon Squeezy      ``meta.custom_data.restate_awakeable_id`` (checkout custom
+                   data)
+=================  ==========================================================
+
+Default reject reasons: Stripe ``data.object.last_payment_error.message``,
+Adyen ``reason``, Paddle ``data.payments.0.error_code``, Razorpay
+``payload.payment.entity.error_description``; others fall back to a generic
+reason naming the event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._signing import SecretInput, SignatureEncoding
+from .events import (
+    AWAKEABLE_ID_KEY,
+    EventParser,
+    Extractor,
+    JsonEventParser,
+    WebhookEvent,
+    first_of,
+    named_attribute,
+    parse_adyen_events,
+    parse_github_events,
+    parse_lemonsqueezy_events,
+)
+from .request import WebhookRequest
+from .verifiers import (
+    AdyenVerifier,
+    Clock,
+    GitHubVerifier,
+    HmacVerifier,
+    LemonSqueezyVerifier,
+    PaddleVerifier,
+    RazorpayVerifier,
+    ShopifyVerifier,
+    SquareVerifier,
+    StandardWebhooksVerifier,
+    StripeVerifier,
+    WebhookVerifier,
+)
+
+
+@dataclass(frozen=True)
+class WebhookProvider:
+    """Everything provider-specific about one webhook endpoint."""
+
+    name: str
+    verifier: WebhookVerifier
+    parser: EventParser
+    awakeable_id: Extractor
+    reject_reason: Extractor | None = None
+
+    def verify_and_parse(self, request: WebhookRequest) -> list[WebhookEvent]:
+        """Verify the signature, then (and only then) parse the body into events.
+
+        Raises ``WebhookVerificationError`` or ``WebhookParseError``.
+        """
+        self.verifier.verify(request)
+        return self.parser(request)
+
+
+_STRIPE_AWAKEABLE_ID = f"data.object.metadata.{AWAKEABLE_ID_KEY}"
+_STANDARD_AWAKEABLE_ID = f"data.metadata.{AWAKEABLE_ID_KEY}"
+_ADYEN_AWAKEABLE_ID = f"additionalData.metadata.{AWAKEABLE_ID_KEY}"
+_PADDLE_AWAKEABLE_ID = f"data.custom_data.{AWAKEABLE_ID_KEY}"
+_GITHUB_AWAKEABLE_ID = f"client_payload.{AWAKEABLE_ID_KEY}"
+_LEMONSQUEEZY_AWAKEABLE_ID = f"meta.custom_data.{AWAKEABLE_ID_KEY}"
+_GENERIC_AWAKEABLE_ID = f"metadata.{AWAKEABLE_ID_KEY}"
+
+
+def stripe_webhooks(
+    secrets: SecretInput,
+    *,
+    tolerance: float | None = 300,
+    now: Clock = time.time,
+    awakeable_id: Extractor = _STRIPE_AWAKEABLE_ID,
+    reject_reason: Extractor | None = "data.object.last_payment_error.message",
+) -> WebhookProvider:
+    """Stripe (``Stripe-Signature``). Event id ``id`` (``evt_...``), type ``type``."""
+    return WebhookProvider(
+        "stripe",
+        StripeVerifier(secrets, tolerance=tolerance, now=now),
+        JsonEventParser("stripe", event_id="id", event_type="type"),
+        awakeable_id,
+        reject_reason,
+    )
+
+
+def standard_webhooks(
+    secrets: str | bytes | Sequence[str | bytes],
+    *,
+    tolerance: float | None = 300,
+    now: Clock = time.time,
+    awakeable_id: Extractor = _STANDARD_AWAKEABLE_ID,
+    reject_reason: Extractor | None = None,
+) -> WebhookProvider:
+    """Standard Webhooks / Svix. Event id is the ``webhook-id`` header, type is ``type``."""
+    return WebhookProvider(
+        "standard-webhooks",
+        StandardWebhooksVerifier(secrets, tolerance=tolerance, now=now),
+        JsonEventParser(
+            "standard-webhooks",
+            event_id=["header:svix-id", "header:webhook-id"],
+            event_type="type",
+        ),
+        awakeable_id,
+        reject_reason,
+    )
+
+
+def adyen_webhooks(
+    hmac_keys: str | bytes | Sequence[str | bytes],
+    *,
+    awakeable_id: Extractor = _ADYEN_AWAKEABLE_ID,
+    reject_reason: Extractor | None = "reason",
+) -> WebhookProvider:
+    """Adyen standard notifications. One event per item; see :func:`~.events.parse_adyen_events`."""
+    return WebhookProvider(
+        "adyen", AdyenVerifier(hmac_keys), parse_adyen_events, awakeable_id, reject_reason
+    )
+
+
+def paddle_webhooks(
+    secrets: SecretInput,
+    *,
+    tolerance: float | None = 5,
+    now: Clock = time.time,
+    awakeable_id: Extractor = _PADDLE_AWAKEABLE_ID,
+    reject_reason: Extractor | None = "data.payments.0.error_code",
+) -> WebhookProvider:
+    """Paddle Billing. Event id ``event_id`` (stable across replays), type ``event_type``."""
+    return WebhookProvider(
+        "paddle",
+        PaddleVerifier(secrets, tolerance=tolerance, now=now),
+        JsonEventParser("paddle", event_id="event_id", event_type="event_type"),
+        awakeable_id,
+        reject_reason,
+    )
+
+
+def square_webhooks(
+    signature_keys: SecretInput,
+    *,
+    notification_url: str | None = None,
+    awakeable_id: Extractor = "data.object.payment.note",
+    reject_reason: Extractor | None = None,
+) -> WebhookProvider:
+    """Square. Event id ``event_id``, type ``type``; see :class:`~.verifiers.SquareVerifier`."""
+    return WebhookProvider(
+        "square",
+        SquareVerifier(signature_keys, notification_url=notification_url),
+        JsonEventParser("square", event_id="event_id", event_type="type"),
+        awakeable_id,
+        reject_reason,
+    )
+
+
+def razorpay_webhooks(
+    secrets: SecretInput,
+    *,
+    awakeable_id: Extractor | None = None,
+    reject_reason: Extractor | None = "payload.payment.entity.error_description",
+) -> WebhookProvider:
+    """Razorpay. Event id is the ``x-razorpay-event-id`` header, type ``event``.
+
+    Without that header the id falls back to a hash of the body.
+    """
+    default_awakeable_id = first_of(
+        *(
+            f"payload.{entity}.entity.notes.{AWAKEABLE_ID_KEY}"
+            for entity in ("payment", "order", "subscription", "payment_link")
+        )
+    )
+    return WebhookProvider(
+        "razorpay",
+        RazorpayVerifier(secrets),
+        JsonEventParser(
+            "razorpay",
+            event_id="header:x-razorpay-event-id",
+            event_type="event",
+            body_hash_fallback=True,
+        ),
+        awakeable_id if awakeable_id is not None else default_awakeable_id,
+        reject_reason,
+    )
+
+
+def github_webhooks(
+    secrets: SecretInput,
+    *,
+    awakeable_id: Extractor = _GITHUB_AWAKEABLE_ID,
+    reject_reason: Extractor | None = None,
+) -> WebhookProvider:
+    """GitHub. Event id ``X-GitHub-Delivery``; type ``"<X-GitHub-Event>.<action>"``."""
+    return WebhookProvider(
+        "github", GitHubVerifier(secrets), parse_github_events, awakeable_id, reject_reason
+    )
+
+
+def shopify_webhooks(
+    secrets: SecretInput,
+    *,
+    awakeable_id: Extractor | None = None,
+    reject_reason: Extractor | None = None,
+) -> WebhookProvider:
+    """Shopify. Event id ``X-Shopify-Webhook-Id`` (stable on retry), type ``X-Shopify-Topic``."""
+    return WebhookProvider(
+        "shopify",
+        ShopifyVerifier(secrets),
+        JsonEventParser(
+            "shopify",
+            event_id="header:X-Shopify-Webhook-Id",
+            event_type="header:X-Shopify-Topic",
+        ),
+        awakeable_id
+        if awakeable_id is not None
+        else named_attribute("note_attributes", AWAKEABLE_ID_KEY),
+        reject_reason,
+    )
+
+
+def lemonsqueezy_webhooks(
+    secrets: SecretInput,
+    *,
+    awakeable_id: Extractor = _LEMONSQUEEZY_AWAKEABLE_ID,
+    reject_reason: Extractor | None = None,
+) -> WebhookProvider:
+    """Lemon Squeezy. Type ``meta.event_name``; id: see :func:`.parse_lemonsqueezy_events`."""
+    return WebhookProvider(
+        "lemonsqueezy",
+        LemonSqueezyVerifier(secrets),
+        parse_lemonsqueezy_events,
+        awakeable_id,
+        reject_reason,
+    )
+
+
+def hmac_webhooks(
+    secrets: SecretInput,
+    *,
+    header: str,
+    event_id: str | Sequence[str] = "id",
+    event_type: str | Sequence[str] = "type",
+    algorithm: str = "sha256",
+    encoding: SignatureEncoding = "hex",
+    prefix: str = "",
+    timestamp_header: str | None = None,
+    signed_content: str = "{body}",
+    tolerance: float | None = 300,
+    now: Clock = time.time,
+    name: str = "hmac",
+    awakeable_id: Extractor = _GENERIC_AWAKEABLE_ID,
+    reject_reason: Extractor | None = None,
+) -> WebhookProvider:
+    """Any provider that signs with an HMAC in a header; see :class:`~.verifiers.HmacVerifier`.
+
+    ``event_id`` / ``event_type`` are payload paths or ``"header:<Name>"`` sources
+    (lists are tried in order).
+    """
+    verifier = HmacVerifier(
+        secrets,
+        header=header,
+        algorithm=algorithm,
+        encoding=encoding,
+        prefix=prefix,
+        timestamp_header=timestamp_header,
+        signed_content=signed_content,
+        tolerance=tolerance,
+        now=now,
+        provider=name,
+    )
+    parser = JsonEventParser(name, event_id=event_id, event_type=event_type)
+    return WebhookProvider(name, verifier, parser, awakeable_id, reject_reason)
