@@ -16,7 +16,6 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from webhook_support import NOW, adyen_item, clock, stripe_body
 
 from restate_web.webhooks import (
     AdyenVerifier,
@@ -28,6 +27,8 @@ from restate_web.webhooks import (
     WebhookRequest,
     WebhookVerificationError,
 )
+
+from .webhook_support import NOW, adyen_item, clock, stripe_body
 
 URL = "https://shop.example/webhooks/in"
 bodies = st.text(max_size=300).map(lambda s: s.encode("utf-8"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from webhook_support import clock
 
 from restate_web.webhooks import (
     AdyenVerifier,
@@ -17,6 +16,8 @@ from restate_web.webhooks import (
     WebhookVerificationError,
 )
 from restate_web.webhooks.verifiers import adyen_signing_string
+
+from .webhook_support import clock
 
 # --- Standard Webhooks spec / libraries -------------------------------------------
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from webhook_support import CASES, NOW, SIGNATURE_HEADERS, ProviderCase, with_header
 
 from restate_web.webhooks import WebhookRequest, WebhookVerificationError
+
+from .webhook_support import CASES, NOW, SIGNATURE_HEADERS, ProviderCase, with_header
 
 HEADER_CASES = [case for case in CASES if case.name in SIGNATURE_HEADERS]
 TIMESTAMPED = [case for case in CASES if case.timestamped]
@@ -111,14 +112,14 @@ def test_stale_timestamp_is_reported_only_for_authentic_requests(case: ProviderC
 
 @pytest.mark.parametrize("case", TIMESTAMPED, ids=ids(TIMESTAMPED))
 def test_tolerance_none_disables_freshness(case: ProviderCase) -> None:
-    from webhook_support import clock
-
     from restate_web.webhooks import (
         hmac_webhooks,
         paddle_webhooks,
         standard_webhooks,
         stripe_webhooks,
     )
+
+    from .webhook_support import clock
 
     factories = {
         "stripe": lambda: stripe_webhooks(list(case.secrets), tolerance=None, now=clock()),
