@@ -1,9 +1,12 @@
 """Verified provider webhooks that resolve Restate awakeables or start handlers.
 
 The core is framework-agnostic and pure: adapters build a :class:`WebhookRequest`
-from their framework's request and hand it to an endpoint.
+from their framework's request and call ``endpoint.handle(request, client)``
+(blocking) or ``await endpoint.handle_async(request, client)``, then translate
+the :class:`WebhookResponse` back. See :mod:`.pipeline` for the response rules.
 """
 
+from .callbacks import CallbackEndpoint, make_callback_url, make_reject_callback_url
 from .errors import (
     ParseFailure,
     VerificationFailure,
@@ -23,6 +26,27 @@ from .events import (
     first_of,
     lookup_path,
     named_attribute,
+)
+from .pipeline import (
+    DEFAULT_MAX_BODY_SIZE,
+    DeadLetter,
+    Endpoint,
+    Ignore,
+    RejectAwakeable,
+    ResolveAwakeable,
+    Route,
+    RouteAction,
+    SendToHandler,
+    Step,
+    StepOutcome,
+    SubmitWorkflow,
+    WebhookEndpoint,
+    WebhookPlan,
+    WebhookResponse,
+    classify_failure,
+    drive,
+    event_envelope,
+    respond,
 )
 from .providers import (
     WebhookProvider,
@@ -55,32 +79,51 @@ from .verifiers import (
 
 __all__ = [
     "AWAKEABLE_ID_KEY",
+    "DEFAULT_MAX_BODY_SIZE",
     "AdyenVerifier",
+    "CallbackEndpoint",
     "Clock",
+    "DeadLetter",
+    "Endpoint",
     "EventParser",
     "Extractor",
     "GitHubVerifier",
     "Headers",
     "HmacVerifier",
+    "Ignore",
     "JsonEventParser",
     "LemonSqueezyVerifier",
     "PaddleVerifier",
     "ParseFailure",
     "RazorpayVerifier",
+    "RejectAwakeable",
+    "ResolveAwakeable",
+    "Route",
+    "RouteAction",
+    "SendToHandler",
     "ShopifyVerifier",
     "SquareVerifier",
     "StandardWebhooksVerifier",
+    "Step",
+    "StepOutcome",
     "StripeVerifier",
+    "SubmitWorkflow",
     "VerificationFailure",
     "WebhookConfigurationError",
+    "WebhookEndpoint",
     "WebhookError",
     "WebhookEvent",
     "WebhookParseError",
+    "WebhookPlan",
     "WebhookProvider",
     "WebhookRequest",
+    "WebhookResponse",
     "WebhookVerificationError",
     "WebhookVerifier",
     "adyen_webhooks",
+    "classify_failure",
+    "drive",
+    "event_envelope",
     "extract",
     "extract_text",
     "first_of",
@@ -88,9 +131,12 @@ __all__ = [
     "hmac_webhooks",
     "lemonsqueezy_webhooks",
     "lookup_path",
+    "make_callback_url",
+    "make_reject_callback_url",
     "named_attribute",
     "paddle_webhooks",
     "razorpay_webhooks",
+    "respond",
     "shopify_webhooks",
     "square_webhooks",
     "standard_webhooks",
