@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The restate-server under test, from the npm package (pinned), installed into a git-ignored folder.
+RESTATE_SERVER_VERSION := 1.7.12
+SERVER_DIR := .restate-server
+SERVER_STAMP := $(SERVER_DIR)/.installed-$(RESTATE_SERVER_VERSION)
+VENV_STAMP := $(VENV)/.installed
+FRAMEWORK ?= fastapi
+PYTEST_ARGS ?=
+
+.PHONY: test demo sample install install-python install-server lint typecheck unit bench clean
+
+test: install lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/python -m scripts.demo --framework $(FRAMEWORK)
+
+install: install-python install-server
+
+install-python: $(VENV_STAMP)
+$(VENV_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.10 or newer)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	touch $@
+
+install-server: $(SERVER_STAMP)
+$(SERVER_STAMP):
+	@command -v npm >/dev/null || { echo "need npm (Node.js) to install @restatedev/restate-server"; exit 1; }
+	mkdir -p $(SERVER_DIR)
+	npm install --prefix $(SERVER_DIR) --no-audit --no-fund --loglevel=error \
+		@restatedev/restate-server@$(RESTATE_SERVER_VERSION)
+	touch $@
+
+lint: install-python
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-python
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) $(SERVER_DIR) .pytest_cache .mypy_cache .ruff_cache

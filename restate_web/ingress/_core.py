@@ -1,0 +1,663 @@
+"""The sans-I/O core shared by ``IngressClient`` and ``AsyncIngressClient``.
+
+Everything that decides *what* to send and *what an answer means* lives here: building requests
+for calls, sends, attach/output and awakeables; decoding answers; mapping failures to errors;
+deciding whether a failure may be retried without duplicating an invocation. The two clients are
+thin shells that only move bytes (sync or async) around this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from ._errors import (
+    IngressError,
+    IngressInHandlerError,
+    IngressTimeout,
+    IngressUnavailable,
+    InvocationFailed,
+    NotFound,
+    NotReady,
+)
+from ._serde import Codec, decode_body, encode_body
+
+T = TypeVar("T")
+
+DEFAULT_INGRESS_URL = "http://localhost:8080"
+INGRESS_URL_ENV = "RESTATE_INGRESS_URL"
+INGRESS_TOKEN_ENV = "RESTATE_INGRESS_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+# Long handlers (LLM calls, workflows attached to) legitimately take minutes, so reading the
+# answer has no deadline by default; connecting does, so a dead Restate is noticed fast.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=None, write=60.0, pool=60.0)
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+ERROR_SOURCE_HEADER = "x-restate-error-source"
+INVOCATION_ID_HEADER = "x-restate-id"
+NOT_READY_STATUS = 470
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marker for 'argument not given' where None is a meaningful value (timeout=None: no limit)."""
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+# --- targets and requests --------------------------------------------------------------------
+
+
+def path_segment(value: str) -> str:
+    """URL-encode one path segment so '/', spaces, '?', '#', '%' and unicode arrive intact.
+
+    '.' and '..' are encoded too: left alone, URL normalization would swallow them as
+    dot-segments and the request would go to another path.
+    """
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A handler of a service, virtual object (``key`` set) or workflow (``key`` set)."""
+
+    kind: Literal["service", "object", "workflow"]
+    service: str
+    handler: str
+    key: str | None = None
+
+    def path(self) -> str:
+        parts = [self.service] if self.key is None else [self.service, self.key]
+        return "/" + "/".join(path_segment(p) for p in [*parts, self.handler])
+
+    def __str__(self) -> str:
+        if self.key is None:
+            return f"{self.service}/{self.handler}"
+        return f"{self.service}[{self.key!r}]/{self.handler}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestSpec:
+    method: str
+    path: str
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    content: bytes | None = None
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    timeout: Any = UNSET  # UNSET: the client's default
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation(Generic[T]):
+    """One request to the ingress plus how to read its answer.
+
+    ``retry_safe`` says whether repeating the request can never start a second invocation: true
+    for idempotent calls, attach/output, awakeable completion and workflow submission.
+    """
+
+    description: str
+    request: RequestSpec
+    parse: Callable[[httpx.Response], T]
+    retry_safe: bool
+
+
+class CallBinding(Protocol):
+    """Per-request context that web adapters attach to a client (see ``with_binding``).
+
+    It derives idempotency keys for calls made while handling one web request and supplies the
+    headers that may be forwarded (trace context, explicitly allowed headers).
+    """
+
+    def idempotency_key_for(self, target: Target) -> str | None: ...
+
+    def forwarded_headers(self) -> Mapping[str, str]: ...
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How failed requests are retried (exponential backoff with jitter, bounded twice).
+
+    Only failures that cannot have started an invocation, or requests that are safe to repeat,
+    are retried; a handler's terminal error never is.
+    """
+
+    max_attempts: int = 6
+    max_duration: float = 30.0
+    initial_interval: float = 0.25
+    max_interval: float = 5.0
+    multiplier: float = 2.0
+    jitter: float = 0.2
+    respect_retry_after: bool = True
+    retry_statuses: frozenset[int] = frozenset({408, 425, 429, 502, 503, 504})
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1 (1 means no retries)")
+        if self.max_duration < 0 or self.initial_interval < 0 or self.max_interval < 0:
+            raise ValueError("RetryPolicy durations must not be negative")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("RetryPolicy.jitter is a fraction between 0 and 1")
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        return cls(max_attempts=1)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        base = min(self.max_interval, self.initial_interval * self.multiplier ** (attempt - 1))
+        return max(0.0, base * (1 + random.uniform(-self.jitter, self.jitter)))
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientConfig:
+    base_url: str
+    headers: Mapping[str, str]
+    timeout: httpx.Timeout
+    retry: RetryPolicy
+    auto_idempotency_keys: bool
+
+
+def make_config(
+    base_url: str | None,
+    *,
+    token: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: TimeoutTypes | _Unset,
+    retry: RetryPolicy | bool | None,
+    auto_idempotency_keys: bool,
+) -> ClientConfig:
+    url = base_url or os.environ.get(INGRESS_URL_ENV) or DEFAULT_INGRESS_URL
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(
+            f"the Restate ingress URL must start with http:// or https://, got {url!r} "
+            f"(set it with base_url= or {INGRESS_URL_ENV})"
+        )
+    all_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    token = token or os.environ.get(INGRESS_TOKEN_ENV)
+    if token:
+        all_headers["authorization"] = f"Bearer {token}"
+    if retry is True or retry is None:
+        policy = RetryPolicy() if retry is True else RetryPolicy.disabled()
+    elif retry is False:
+        policy = RetryPolicy.disabled()
+    else:
+        policy = retry
+    return ClientConfig(
+        base_url=url.rstrip("/"),
+        headers=all_headers,
+        timeout=to_timeout(DEFAULT_TIMEOUT if isinstance(timeout, _Unset) else timeout),
+        retry=policy,
+        auto_idempotency_keys=auto_idempotency_keys,
+    )
+
+
+def to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    """A number limits the whole wait for the answer; connecting keeps its short default."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    return httpx.Timeout(
+        connect=min(DEFAULT_TIMEOUT.connect or timeout, timeout),
+        read=timeout,
+        write=timeout,
+        pool=timeout,
+    )
+
+
+# --- building operations -------------------------------------------------------------------------
+
+
+def delay_param(delay: timedelta | None) -> dict[str, str]:
+    if delay is None:
+        return {}
+    if not isinstance(delay, timedelta):
+        raise TypeError(f"delay must be a datetime.timedelta, got {type(delay).__name__}")
+    if delay < timedelta(0):
+        raise ValueError("delay must not be negative")
+    # The unit is required: restate-server 1.7 rejects a bare number of milliseconds with 400.
+    return {"delay": f"{int(delay.total_seconds() * 1000)}ms"}
+
+
+@dataclasses.dataclass
+class RequestContext:
+    """What the client adds to every operation it builds: config and an optional binding."""
+
+    config: ClientConfig
+    binding: CallBinding | None = None
+
+    def invocation_headers(
+        self,
+        target: Target,
+        *,
+        idempotency_key: str | None,
+        headers: Mapping[str, str] | None,
+        content_type: str | None,
+        allow_key: bool = True,
+    ) -> tuple[dict[str, str], bool]:
+        """Headers for a call/send. Returns them and whether the request is safe to retry."""
+        out: dict[str, str] = {}
+        if self.binding is not None:
+            out.update(self.binding.forwarded_headers())
+        out.update(trace_headers(out))
+        if headers:
+            out.update({k.lower(): v for k, v in headers.items()})
+        if content_type:
+            out["content-type"] = content_type
+        key = idempotency_key or out.pop(IDEMPOTENCY_HEADER, None)
+        if key is None and allow_key:
+            if self.binding is not None:
+                key = self.binding.idempotency_key_for(target)
+            if key is None and self.config.auto_idempotency_keys:
+                key = str(uuid.uuid4())
+        if key is not None:
+            if not allow_key:
+                raise ValueError(
+                    f"{target}: Restate does not accept an idempotency key here; the workflow key "
+                    "already makes the run unique"
+                )
+            validate_idempotency_key(key)
+            out[IDEMPOTENCY_HEADER] = key
+        return out, key is not None
+
+
+def validate_idempotency_key(key: str) -> None:
+    if not key or len(key) > 512 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        raise ValueError(
+            "an idempotency key must be 1-512 characters without control characters, "
+            f"got {key[:40]!r}{'...' if len(key) > 40 else ''}"
+        )
+
+
+def call_operation(
+    ctx: RequestContext,
+    target: Target,
+    arg: Any,
+    *,
+    idempotency_key: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: Any,
+    response_type: Any,
+    content_type: str | None,
+    input_codec: Codec | None = None,
+    output_codec: Codec | None = None,
+) -> Operation[Any]:
+    body, ctype = encode_body(arg, content_type=content_type, codec=input_codec)
+    hdrs, keyed = ctx.invocation_headers(
+        target, idempotency_key=idempotency_key, headers=headers, content_type=ctype
+    )
+
+    def parse(response: httpx.Response) -> Any:
+        ensure_success(response, f"call {target}")
+        return decode_body(
+            response.content,
+            response.headers.get("content-type"),
+            response_type=response_type,
+            codec=output_codec,
+        )
+
+    return Operation(
+        description=f"call {target}",
+        request=RequestSpec("POST", target.path(), hdrs, body, timeout=timeout),
+        parse=parse,
+        retry_safe=keyed,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SendReceipt:
+    """Restate's answer to a send: the invocation id and whether it was new."""
+
+    invocation_id: str
+    status: str  # "Accepted" | "PreviouslyAccepted"
+    execution_time: datetime | None
+    attachable: bool
+
+
+def send_operation(
+    ctx: RequestContext,
+    target: Target,
+    arg: Any,
+    *,
+    delay: timedelta | None,
+    idempotency_key: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: Any,
+    content_type: str | None,
+    input_codec: Codec | None = None,
+    workflow_run: bool = False,
+) -> Operation[SendReceipt]:
+    body, ctype = encode_body(arg, content_type=content_type, codec=input_codec)
+    hdrs, keyed = ctx.invocation_headers(
+        target,
+        idempotency_key=idempotency_key,
+        headers=headers,
+        content_type=ctype,
+        allow_key=not workflow_run,
+    )
+    description = f"{'submit' if workflow_run else 'send'} {target}"
+
+    def parse(response: httpx.Response) -> SendReceipt:
+        ensure_success(response, description)
+        try:
+            data = json.loads(response.content)
+            invocation_id = data["invocationId"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IngressError(
+                "Restate accepted the send but its answer had no invocation id: "
+                f"{response.content[:200]!r}",
+                status=response.status_code,
+                operation=description,
+            ) from exc
+        return SendReceipt(
+            invocation_id=invocation_id,
+            status=data.get("status", "Accepted"),
+            execution_time=_parse_time(data.get("executionTime")),
+            attachable=keyed or workflow_run,
+        )
+
+    return Operation(
+        description=description,
+        request=RequestSpec(
+            "POST", target.path() + "/send", hdrs, body, delay_param(delay), timeout=timeout
+        ),
+        parse=parse,
+        # A workflow run is unique per workflow key: repeating the submit cannot start a second.
+        retry_safe=keyed or workflow_run,
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def result_operation(
+    ctx: RequestContext,
+    path: str,
+    description: str,
+    *,
+    timeout: Any,
+    response_type: Any,
+    output_codec: Codec | None = None,
+) -> Operation[Any]:
+    """attach (wait for the result) or output (result now, or NotReady) of an invocation."""
+
+    def parse(response: httpx.Response) -> Any:
+        ensure_success(response, description)
+        return decode_body(
+            response.content,
+            response.headers.get("content-type"),
+            response_type=response_type,
+            codec=output_codec,
+        )
+
+    return Operation(
+        description=description,
+        request=RequestSpec("GET", path, dict(trace_headers({})), timeout=timeout),
+        parse=parse,
+        retry_safe=True,
+    )
+
+
+def invocation_path(invocation_id: str, what: Literal["attach", "output"]) -> str:
+    if not invocation_id:
+        raise ValueError("the invocation id must not be empty")
+    return f"/restate/invocation/{path_segment(invocation_id)}/{what}"
+
+
+def workflow_path(name: str, key: str, what: Literal["attach", "output"]) -> str:
+    return f"/restate/workflow/{path_segment(name)}/{path_segment(key)}/{what}"
+
+
+def awakeable_operation(
+    ctx: RequestContext,
+    awakeable_id: str,
+    outcome: Literal["resolve", "reject"],
+    payload: Any,
+    *,
+    content_type: str | None,
+    timeout: Any,
+) -> Operation[None]:
+    if not awakeable_id or not isinstance(awakeable_id, str):
+        raise ValueError(f"an awakeable id is a non-empty string, got {awakeable_id!r}")
+    if outcome == "resolve":
+        body, ctype = encode_body(payload, content_type=content_type)
+    else:
+        body, ctype = str(payload).encode(), "text/plain; charset=utf-8"
+    hdrs = dict(trace_headers({}))
+    if ctype:
+        hdrs["content-type"] = ctype
+    description = f"{outcome} awakeable {awakeable_id}"
+
+    def parse(response: httpx.Response) -> None:
+        ensure_success(response, description)
+
+    return Operation(
+        description=description,
+        request=RequestSpec(
+            "POST",
+            f"/restate/awakeables/{path_segment(awakeable_id)}/{outcome}",
+            hdrs,
+            body,
+            timeout=timeout,
+        ),
+        parse=parse,
+        # Restate keeps the first completion of an awakeable, so repeating one is harmless.
+        retry_safe=True,
+    )
+
+
+# --- reading answers -----------------------------------------------------------------------------
+
+_INGRESS_LEVEL_STATUSES = frozenset({400, 404, 405, 408, 413, 415, 425, 429, 502, 503, 504})
+
+
+def ensure_success(response: httpx.Response, operation: str) -> None:
+    if response.status_code < 300:
+        return
+    raise error_from_response(response, operation)
+
+
+def error_from_response(response: httpx.Response, operation: str) -> IngressError:
+    status = response.status_code
+    body = response.content
+    code: int | None = None
+    message = ""
+    source = response.headers.get(ERROR_SOURCE_HEADER)
+    try:
+        data = json.loads(body) if body else {}
+    except ValueError:
+        data = {}
+    if isinstance(data, dict):
+        raw_code = data.get("code")
+        code = raw_code if isinstance(raw_code, int) else None
+        message = str(data.get("message") or "")
+        source = source or (data.get("source") if isinstance(data.get("source"), str) else None)
+    if not message:
+        message = body.decode("utf-8", "replace")[:500] or response.reason_phrase or "no message"
+    invocation_id = response.headers.get(INVOCATION_ID_HEADER)
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "source": source,
+        "invocation_id": invocation_id,
+        "body": body,
+        "operation": operation,
+    }
+    if source is None and invocation_id and status not in _INGRESS_LEVEL_STATUSES:
+        # Servers before 1.7.4 do not send x-restate-error-source; an invocation id on an error
+        # that the ingress itself would not produce means the handler failed.
+        source = kwargs["source"] = "invocation"
+    error_type = IngressError
+    if source == "invocation":
+        error_type = InvocationFailed
+    elif status == NOT_READY_STATUS:
+        error_type = NotReady
+    elif status == 404:
+        error_type = NotFound
+    error = error_type(message, **kwargs)
+    error.response = response
+    return error
+
+
+def is_retryable(error: BaseException, op: Operation[Any], policy: RetryPolicy) -> bool:
+    """May ``op`` be sent again after ``error`` without risking a duplicate invocation?"""
+    if isinstance(error, _TransportFailure):
+        return error.never_sent or op.retry_safe
+    if isinstance(error, IngressError):
+        return (
+            op.retry_safe and error.source != "invocation" and error.status in policy.retry_statuses
+        )
+    return False
+
+
+def retry_after_seconds(error: BaseException) -> float | None:
+    response = getattr(error, "response", None)
+    if not isinstance(response, httpx.Response):
+        return None
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class _TransportFailure(IngressUnavailable):
+    """Restate did not answer. ``never_sent`` is true when the request provably never left."""
+
+    never_sent: bool = False
+
+
+# Connection could not be opened (or no pooled connection was free): nothing reached Restate.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def transport_failure(exc: httpx.TransportError, op: Operation[Any], base_url: str) -> IngressError:
+    failure = _TransportFailure(
+        f"could not reach Restate at {base_url} ({type(exc).__name__}: {exc or 'no detail'})",
+        operation=op.description,
+    )
+    failure.never_sent = isinstance(exc, _NEVER_SENT)
+    return failure
+
+
+def final_error(
+    error: BaseException, attempts: int, elapsed: float, base_url: str
+) -> BaseException:
+    """The error a caller sees once retrying has stopped."""
+    if isinstance(error, _TransportFailure) and isinstance(error.__cause__, httpx.ReadTimeout):
+        return IngressTimeout(
+            "Restate did not answer within the timeout; the invocation may still be running. "
+            "Raise timeout= for long handlers, or use an idempotency key and attach later",
+            operation=error.operation,
+        )
+    if isinstance(error, _TransportFailure):
+        tried = f" after {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
+        return IngressUnavailable(
+            f"{error.message}{tried}. Check that restate-server is running and that "
+            f"RESTATE_INGRESS_URL points at its ingress (usually port 8080)",
+            operation=error.operation,
+        )
+    if (
+        isinstance(error, IngressError)
+        and error.source != "invocation"
+        and error.status in (429, 502, 503, 504)
+        and attempts > 1
+    ):
+        return IngressUnavailable(
+            f"Restate kept answering {error.status} ({error.message}) "
+            f"for {attempts} attempts in {elapsed:.1f}s",
+            status=error.status,
+            code=error.code,
+            source=error.source,
+            invocation_id=error.invocation_id,
+            body=error.body,
+            operation=error.operation,
+        )
+    return error
+
+
+# --- guards and trace context ------------------------------------------------------------------
+
+
+def current_restate_context() -> Any:
+    """The running Restate handler's context, or None. Never imports the SDK itself."""
+    if "restate.server_context" not in sys.modules:
+        return None  # the SDK was never imported, so no handler can be running in this process
+    from restate.extensions import current_context
+
+    try:
+        return current_context()
+    except LookupError:  # restate-sdk 1.3 raises instead of returning None outside a handler
+        return None
+
+
+def guard_not_in_handler(op: Operation[Any]) -> None:
+    ctx = current_restate_context()
+    if ctx is None:
+        return
+    handler = getattr(ctx, "handler", None)
+    where = ""
+    if handler is not None:
+        tag = getattr(handler, "service_tag", None)
+        where = f" '{getattr(tag, 'name', '?')}/{getattr(handler, 'name', '?')}'"
+    raise IngressInHandlerError(
+        f"the ingress client was used inside the Restate handler{where}. A call through the "
+        "ingress is not journaled: it would run again on every replay. Use the handler's context "
+        "instead: ctx.service_call / ctx.object_call / ctx.workflow_call for calls, "
+        "ctx.service_send / ctx.object_send / ctx.workflow_send for sends, and "
+        "ctx.resolve_awakeable / ctx.reject_awakeable for awakeables",
+        operation=op.description,
+    )
+
+
+_propagator: Any = None
+
+
+def trace_headers(existing: Mapping[str, str]) -> Mapping[str, str]:
+    """W3C trace context of the active OpenTelemetry span, unless a traceparent is given."""
+    global _propagator
+    if "traceparent" in existing or "opentelemetry.trace" not in sys.modules:
+        return {}
+    if _propagator is None:
+        from opentelemetry.trace.propagation.tracecontext import (
+            TraceContextTextMapPropagator,
+        )
+
+        # Only traceparent/tracestate: the global propagator may add baggage, which would be
+        # stored in Restate's journal.
+        _propagator = TraceContextTextMapPropagator()
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier

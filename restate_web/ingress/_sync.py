@@ -1,0 +1,218 @@
+"""The blocking client: ``IngressClient``. Safe to share between threads."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import httpx
+import tenacity
+
+from . import _core
+from ._clients import DEFAULT_LIMITS, BaseClient
+from ._core import UNSET, Operation, RetryPolicy
+from ._errors import IngressError
+from ._handles import (
+    AwakeableHandleBase,
+    CallOptions,
+    HandlerArg,
+    InvocationHandleBase,
+    ResultOptions,
+    SendHandleBase,
+    SendOptions,
+    SubmitOptions,
+    TargetHandleBase,
+    Unpack,
+    WorkflowHandleBase,
+)
+from ._serde import service_name
+
+T = TypeVar("T")
+
+
+class IngressClient(BaseClient):
+    """Calls Restate handlers from ordinary (blocking) Python code through the HTTP ingress.
+
+    Args:
+        base_url: the ingress URL; default ``RESTATE_INGRESS_URL`` or ``http://localhost:8080``.
+        token: bearer token (Restate Cloud); default ``RESTATE_INGRESS_TOKEN``.
+        headers: headers sent with every request.
+        timeout: default for every request; a number limits the wait for the answer (seconds).
+            The default waits for the answer without limit (handlers may run for minutes) but
+            gives up connecting after 5 s.
+        retry: a ``RetryPolicy``, True (the default policy) or False/None (no retries).
+        limits: connection pool limits.
+        auto_idempotency_keys: give every call and send without a key a generated one, so that
+            it can be retried safely after a failure in flight.
+        transport: an httpx transport (for tests, proxies, or ASGI apps).
+    """
+
+    _http: httpx.Client
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = UNSET,
+        retry: RetryPolicy | bool | None = True,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        auto_idempotency_keys: bool = False,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            token=token,
+            headers=headers,
+            timeout=timeout,
+            retry=retry,
+            limits=limits,
+            auto_idempotency_keys=auto_idempotency_keys,
+        )
+        self._http = httpx.Client(**self._http_kwargs(transport))
+
+    def __enter__(self) -> IngressClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def service(self, service: Any) -> ServiceHandle:
+        """A stateless service, by name or restate-sdk ``Service`` definition."""
+        return ServiceHandle(self, service_name(service))
+
+    def object(self, service: Any, key: str) -> ObjectHandle:
+        """The virtual object ``service`` with key ``key``."""
+        return ObjectHandle(self, service_name(service), _check_key(key))
+
+    def workflow(
+        self, service: Any, key: str, *, run_handler: HandlerArg = "run"
+    ) -> WorkflowHandle:
+        """The workflow instance ``key`` of ``service``."""
+        return WorkflowHandle(self, service_name(service), _check_key(key), run_handler)
+
+    def awakeable(self, awakeable_id: str) -> AwakeableHandle:
+        return AwakeableHandle(self, awakeable_id)
+
+    def invocation(self, invocation_id: str) -> InvocationHandle:
+        return InvocationHandle(self, invocation_id)
+
+    def _execute(self, op: Operation[T]) -> T:
+        request = self._build_request(op)
+        start = time.monotonic()
+        attempts = 0
+        try:
+            for attempt in tenacity.Retrying(**self._retry_kwargs(op)):
+                with attempt:
+                    attempts += 1
+                    try:
+                        response = self._http.send(request)
+                    except httpx.TransportError as exc:
+                        raise _core.transport_failure(exc, op, self.base_url) from exc
+                    return op.parse(response)
+        except IngressError as error:
+            final = _core.final_error(error, attempts, time.monotonic() - start, self.base_url)
+            if final is error:
+                raise
+            raise final from error
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"an object or workflow key is a string, got {type(key).__name__}")
+    return key
+
+
+class ServiceHandle(TargetHandleBase):
+    _kind: Literal["service", "object", "workflow"]
+    _client: IngressClient
+    _kind = "service"
+
+    def call(self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]) -> Any:
+        """Run ``handler`` with ``arg`` and return its result (waits for it)."""
+        return self._client._execute(self._call_op(handler, arg, options))
+
+    def send(
+        self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
+    ) -> SendHandle:
+        """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it."""
+        op, codec = self._send_op(handler, arg, options)
+        return SendHandle(self._client, self._client._execute(op), codec)
+
+
+class ObjectHandle(ServiceHandle):
+    _kind = "object"
+
+
+class WorkflowHandle(WorkflowHandleBase):
+    _client: IngressClient
+
+    def submit(self, arg: Any = None, **options: Unpack[SubmitOptions]) -> SendHandle:
+        """Start the workflow's run handler; submitting again finds the first run."""
+        op, codec = self._send_op(self._run_handler, arg, options, workflow_run=True)
+        return SendHandle(self._client, self._client._execute(op), codec)
+
+    def call(self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]) -> Any:
+        """Call a shared handler of this workflow (e.g. a status query or a signal)."""
+        return self._client._execute(self._call_op(handler, arg, options))
+
+    def send(
+        self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
+    ) -> SendHandle:
+        op, codec = self._send_op(handler, arg, options)
+        return SendHandle(self._client, self._client._execute(op), codec)
+
+    def attach(self, **options: Unpack[ResultOptions]) -> Any:
+        """Wait for the workflow to finish and return its result."""
+        return self._client._execute(self._result_op("attach", options))
+
+    def output(self, **options: Unpack[ResultOptions]) -> Any:
+        """The workflow's result now; raises ``NotReady`` while it runs."""
+        return self._client._execute(self._result_op("output", options))
+
+
+class InvocationHandle(InvocationHandleBase):
+    _client: IngressClient
+
+    def attach(self, **options: Unpack[ResultOptions]) -> Any:
+        """Wait for the invocation to finish and return its result."""
+        return self._client._execute(self._result_op("attach", options))
+
+    def output(self, **options: Unpack[ResultOptions]) -> Any:
+        """The invocation's result now; raises ``NotReady`` while it runs."""
+        return self._client._execute(self._result_op("output", options))
+
+
+class SendHandle(SendHandleBase, InvocationHandle):
+    _client: IngressClient
+
+
+class AwakeableHandle(AwakeableHandleBase):
+    _client: IngressClient
+
+    def resolve(
+        self,
+        payload: Any = None,
+        *,
+        content_type: str | None = None,
+        timeout: float | httpx.Timeout | None = UNSET,
+    ) -> None:
+        """Complete the awakeable with ``payload``; the durable handler waiting on it resumes."""
+        self._client._execute(self._resolve_op(payload, content_type, timeout))
+
+    def reject(self, reason: str, *, timeout: float | httpx.Timeout | None = UNSET) -> None:
+        """Fail the awakeable; the waiting handler gets a TerminalError with ``reason``."""
+        self._client._execute(self._reject_op(reason, timeout))

@@ -1,0 +1,165 @@
+"""Restate services the tests drive through the ingress, written with the real restate-sdk.
+
+Served by hypercorn in a child process (see conftest.py) and registered with a real
+restate-server. Each one exists to exercise one behaviour a user relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import restate
+from pydantic import BaseModel
+from restate.serde import BytesSerde
+from restate import (
+    Context,
+    ObjectContext,
+    ObjectSharedContext,
+    TerminalError,
+    WorkflowContext,
+    WorkflowSharedContext,
+)
+
+from restate_web.ingress import IngressClient, IngressInHandlerError
+
+greeter = restate.Service("Greeter")
+
+
+@greeter.handler()
+async def greet(ctx: Context, name: str) -> str:
+    return f"Hello {name}"
+
+
+@greeter.handler()
+async def echo(ctx: Context, value: Any) -> Any:
+    return value
+
+
+@greeter.handler(
+    "echoBytes",
+    accept="*/*",
+    content_type="application/octet-stream",
+    input_serde=BytesSerde(),
+    output_serde=BytesSerde(),
+)
+async def echo_bytes(ctx: Context, value: bytes) -> bytes:
+    return value
+
+
+@greeter.handler()
+async def headers(ctx: Context) -> dict[str, str]:
+    """The headers Restate handed to the handler (what the ingress stored in the journal)."""
+    return {k.lower(): v for k, v in ctx.request().headers.items()}
+
+
+@greeter.handler()
+async def fail(ctx: Context, code: int) -> str:
+    raise TerminalError(f"failed on purpose with {code}", status_code=code)
+
+
+@greeter.handler()
+async def slow(ctx: Context, seconds: float) -> str:
+    # A plain (non-durable) sleep keeps the ingress request open, like an LLM call would.
+    await asyncio.sleep(seconds)
+    return f"slept {seconds}"
+
+
+@greeter.handler("useIngressInside")
+async def use_ingress_inside(ctx: Context) -> dict[str, str]:
+    """Misuse on purpose: the ingress client inside a handler must refuse, not call."""
+    client = IngressClient("http://127.0.0.1:9", retry=False)
+    try:
+        client.service("Greeter").call("greet", "inside")
+    except IngressInHandlerError as error:
+        return {"error": type(error).__name__, "message": str(error)}
+    finally:
+        client.close()
+    return {"error": "none"}
+
+
+@dataclass
+class Person:
+    name: str
+    age: int
+
+
+class Order(BaseModel):
+    id: str
+    amount: int
+
+
+@greeter.handler("describePerson")
+async def describe_person(ctx: Context, person: dict[str, Any]) -> dict[str, Any]:
+    # restate-sdk decodes dataclasses only with its optional 'serde' extra; plain dicts here.
+    return {"name": person["name"].upper(), "age": person["age"] + 1}
+
+
+@greeter.handler("priceOrder")
+async def price_order(ctx: Context, order: Order) -> Order:
+    return Order(id=order.id, amount=order.amount * 2)
+
+
+counter = restate.VirtualObject("Counter")
+
+
+@counter.handler()
+async def add(ctx: ObjectContext, delta: int) -> int:
+    total = (await ctx.get("total", type_hint=int) or 0) + delta
+    ctx.set("total", total)
+    return total
+
+
+@counter.handler(kind="shared")
+async def get(ctx: ObjectSharedContext) -> int:
+    return await ctx.get("total", type_hint=int) or 0
+
+
+@counter.handler()
+async def key(ctx: ObjectContext) -> str:
+    return ctx.key()
+
+
+signup = restate.Workflow("Signup")
+
+
+@signup.main()
+async def run(ctx: WorkflowContext, email: str) -> dict[str, Any]:
+    ctx.set("status", "waiting for confirmation")
+    confirmed_by = await ctx.promise("confirmation", type_hint=str).value()
+    ctx.set("status", "confirmed")
+    return {"email": email, "key": ctx.key(), "confirmed_by": confirmed_by}
+
+
+@signup.handler(name="get_status")
+async def get_status(ctx: WorkflowSharedContext) -> str:
+    return await ctx.get("status", type_hint=str) or "not started"
+
+
+@signup.handler()
+async def confirm(ctx: WorkflowSharedContext, who: str) -> None:
+    await ctx.promise("confirmation", type_hint=str).resolve(who)
+
+
+payment = restate.Workflow("PaymentWait")
+
+
+@payment.main(name="run")
+async def wait_for_payment(ctx: WorkflowContext, amount: int) -> dict[str, Any]:
+    """Creates an awakeable, publishes its id, and waits for someone outside to complete it."""
+    awakeable_id, promise = ctx.awakeable(type_hint=dict)
+    await ctx.promise("awakeable_id", type_hint=str).resolve(awakeable_id)
+    try:
+        result = await promise
+    except TerminalError as error:
+        return {"amount": amount, "paid": False, "reason": error.message}
+    return {"amount": amount, "paid": True, "result": result}
+
+
+@payment.handler(name="awakeable_id")
+async def awakeable_id(ctx: WorkflowSharedContext) -> str:
+    return await ctx.promise("awakeable_id", type_hint=str).value()
+
+
+app = restate.app([greeter, counter, signup, payment])
