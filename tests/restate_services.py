@@ -12,7 +12,6 @@ from typing import Any
 
 import restate
 from pydantic import BaseModel
-from restate.serde import BytesSerde
 from restate import (
     Context,
     ObjectContext,
@@ -21,6 +20,7 @@ from restate import (
     WorkflowContext,
     WorkflowSharedContext,
 )
+from restate.serde import BytesSerde
 
 from restate_web.ingress import IngressClient, IngressInHandlerError
 

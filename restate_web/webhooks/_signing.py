@@ -75,7 +75,8 @@ def decode_signature(text: str, encoding: SignatureEncoding, size: int) -> bytes
     """Decode ``text`` to exactly ``size`` digest bytes, or ``None`` if it cannot be one.
 
     The length is checked on the text before decoding, so oversized or truncated
-    candidates never reach the comparison. Base64 padding is optional.
+    candidates never reach the comparison. Base64 padding is optional, but the
+    encoding must be canonical; hex digits may be upper or lower case.
     """
     text = text.strip()
     if encoding == "hex":
@@ -98,7 +99,12 @@ def decode_signature(text: str, encoding: SignatureEncoding, size: int) -> bytes
             decoded = base64.urlsafe_b64decode(padded)
     except (binascii.Error, ValueError):
         return None
-    return decoded if len(decoded) == size else None
+    if len(decoded) != size:
+        return None
+    # Only the canonical encoding: the unused low bits of the last character must
+    # be zero, so exactly one text (up to padding) stands for each digest.
+    canonical = encode_signature(decoded, encoding).rstrip("=")
+    return decoded if canonical == unpadded else None
 
 
 def any_signature_matches(expected: Iterable[bytes], candidates: Iterable[bytes | None]) -> bool:

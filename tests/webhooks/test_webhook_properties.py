@@ -112,8 +112,9 @@ def test_any_single_character_change_to_the_signature_is_refused(
     replacement = data.draw(st.characters(codec="ascii"))
     mutated = value[:position] + replacement + value[position + 1 :]
     assume(mutated != value)
-    # Changing base64 padding or the case of hex digits keeps the same digest.
-    assume(mutated.rstrip("=") != value.rstrip("="))
+    # Changing base64 padding (even to trailing whitespace) or the case of hex digits
+    # keeps the same digest, so those are not forgeries.
+    assume(mutated.strip().rstrip("=").strip() != value.rstrip("="))
     assume(
         mutated.lower() != value.lower() or case.name in {"standard-webhooks", "square", "shopify"}
     )

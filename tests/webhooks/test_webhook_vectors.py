@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -224,3 +225,18 @@ def test_github_docs_vector() -> None:
         b"Hello, World!",
     )
     GitHubVerifier("It's a Secret to Everybody").verify(request)
+
+
+def test_non_canonical_base64_is_refused() -> None:
+    # The last of 43 base64 characters carries 2 unused bits; flipping them decodes to the
+    # same digest, and lenient decoders accept it. Ours only accepts the canonical text.
+    verifier = StandardWebhooksVerifier(SW_SECRET, now=clock(SW_TS))
+    canonical = SW_SIGNATURE.removeprefix("v1,")
+    last = canonical[42]
+    twin = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    sibling = twin[twin.index(last) ^ 1]
+    malleable = canonical[:42] + sibling + "="
+    assert base64.b64decode(malleable) == base64.b64decode(canonical)
+    with pytest.raises(WebhookVerificationError, match="bad_signature"):
+        verifier.verify(sw_request("v1," + malleable))
+    verifier.verify(sw_request("v1," + canonical.rstrip("=")))  # padding stays optional
