@@ -469,9 +469,10 @@ class HmacVerifier(WebhookVerifier):
     - ``prefix``: text before the signature, e.g. ``"sha256="``; required if set,
       matched case-insensitively.
     - ``timestamp_header`` / ``signed_content`` / ``tolerance``: for schemes that
-      sign a timestamp. ``signed_content`` is a template over ``{body}``,
-      ``{timestamp}``, ``{url}`` and ``{method}`` (``{{``/``}}`` are literal
-      braces), e.g. ``"{timestamp}.{body}"``; the default is the raw body alone.
+      sign a timestamp (decimal Unix seconds; both directions are checked).
+      ``signed_content`` is a template over ``{body}``, ``{timestamp}``,
+      ``{url}`` and ``{method}`` (``{{``/``}}`` are literal braces), e.g.
+      ``"{timestamp}.{body}"``; the default is the raw body alone.
     - ``secrets``: text secrets are used as UTF-8 bytes; pass ``bytes`` for keys
       that must be decoded first (hex, base64).
     """

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from restate_web.webhooks import (
+    CallbackEndpoint,
+    ResolveAwakeable,
+    WebhookEndpoint,
     WebhookParseError,
     WebhookRequest,
     WebhookVerificationError,
 )
 
+from .fake_ingress import FakeIngress
 from .webhook_support import CASES, NOW, SIGNATURE_HEADERS, ProviderCase
 
 DOCUMENTED = (WebhookVerificationError, WebhookParseError)
@@ -137,3 +142,50 @@ def test_stripe_timestamp_is_bound_to_the_signature(extra: int) -> None:
             WebhookRequest("POST", request.url, {"Stripe-Signature": value}, request.body)
         )
     assert caught.value.reason == "bad_signature"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    raw_headers=headers,
+    body=bodies,
+    method=st.sampled_from(["POST", "GET"]),
+    limit=st.integers(1, 400),
+    content_length=st.one_of(st.none(), st.text(max_size=8), st.integers(-5, 10**7)),
+)
+def test_endpoint_answers_every_unsigned_request_without_calling_restate(
+    raw_headers: list[tuple[str, str]],
+    body: bytes,
+    method: str,
+    limit: int,
+    content_length: str | int | None,
+) -> None:
+    client = FakeIngress()
+    endpoint = WebhookEndpoint(CASES[0].provider(), {"*": ResolveAwakeable()}, max_body_size=limit)
+    early = endpoint.check_content_length(content_length)
+    assert early is None or early.status in (400, 413)
+    request = WebhookRequest(method, "https://shop.example/webhooks/in", raw_headers, body)
+    response = endpoint.handle(request, client)  # type: ignore[arg-type]
+    assert response.status in (400, 405, 413)
+    assert client.calls == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    query=st.lists(
+        st.tuples(
+            st.sampled_from(["awakeable", "action", "expires", "token", "other"]),
+            st.text(max_size=50),
+        ),
+        max_size=6,
+    ),
+    body=st.binary(max_size=100),
+)
+def test_callback_endpoint_never_forwards_unsigned_requests(
+    query: list[tuple[str, str]], body: bytes
+) -> None:
+    client = FakeIngress()
+    callbacks = CallbackEndpoint("property-test-secret-0123456789ab", now=lambda: NOW)
+    url = "https://app.example/cb?" + urlencode(query)
+    response = callbacks.handle(WebhookRequest("POST", url, {}, body), client)  # type: ignore[arg-type]
+    assert response.status in (400, 403)
+    assert client.calls == []
