@@ -22,7 +22,7 @@ from restate import (
 )
 from restate.serde import BytesSerde
 
-from restate_web.ingress import IngressClient, IngressInHandlerError
+from restate_web.ingress import AsyncIngressClient, IngressClient, IngressInHandlerError
 
 greeter = restate.Service("Greeter")
 
@@ -67,15 +67,17 @@ async def slow(ctx: Context, seconds: float) -> str:
 
 
 @greeter.handler("useIngressInside")
-async def use_ingress_inside(ctx: Context) -> dict[str, str]:
-    """Misuse on purpose: the ingress client inside a handler must refuse, not call."""
-    client = IngressClient("http://127.0.0.1:9", retry=False)
+async def use_ingress_inside(ctx: Context, kind: str) -> dict[str, str]:
+    """Misuse on purpose: an ingress client inside a handler must refuse, not call."""
     try:
-        client.service("Greeter").call("greet", "inside")
+        if kind == "async":
+            async with AsyncIngressClient("http://127.0.0.1:9", retry=False) as client:
+                await client.service("Greeter").call("greet", "inside")
+        else:
+            with IngressClient("http://127.0.0.1:9", retry=False) as sync_client:
+                sync_client.awakeable("sign_x").resolve(1)
     except IngressInHandlerError as error:
         return {"error": type(error).__name__, "message": str(error)}
-    finally:
-        client.close()
     return {"error": "none"}
 
 

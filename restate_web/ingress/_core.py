@@ -591,13 +591,13 @@ def final_error(
         )
     if (
         isinstance(error, IngressError)
+        and not isinstance(error, IngressUnavailable)
         and error.source != "invocation"
         and error.status in (429, 502, 503, 504)
-        and attempts > 1
     ):
+        tried = f" for {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
         return IngressUnavailable(
-            f"Restate kept answering {error.status} ({error.message}) "
-            f"for {attempts} attempts in {elapsed:.1f}s",
+            f"Restate answered {error.status} ({error.message}){tried}",
             status=error.status,
             code=error.code,
             source=error.source,
