@@ -386,7 +386,16 @@ def _dead_letter_step(letter: DeadLetter, step: Step, error: BaseException | Non
     event = step.event
     key: str | None = None
     if letter.key is not None:
-        key = _text_or_none(letter.key, event)
+        try:
+            key = _text_or_none(letter.key, event)
+        except Exception:
+            logger.exception(
+                "webhook %s event %s: the dead-letter key extractor raised; "
+                "the event is only in this log",
+                event.provider,
+                event.id,
+            )
+            return None
         if key is None:
             logger.error(
                 "webhook %s event %s: the dead-letter key extractor found no key; "

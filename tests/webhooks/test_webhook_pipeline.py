@@ -459,3 +459,17 @@ def test_shells_refuse_the_wrong_kind_of_client() -> None:
             asyncio.run(endpoint().handle_async(signed(stripe_event()), sync_client))  # type: ignore[arg-type]
     finally:
         sync_client.close()
+
+
+def test_dead_letter_key_extractor_failures_are_logged_not_raised(
+    run: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(event: Any) -> str:
+        raise RuntimeError("bug")
+
+    for extractor in (broken, "data.no.such.key"):
+        client = failing(invalid_awakeable_error())
+        dead = endpoint(dead_letter=DeadLetter("DeadLetters", "add", key=extractor))
+        with caplog.at_level(logging.ERROR, "restate_web.webhooks"):
+            assert run(dead, signed(stripe_event()), client).status == 200
+        assert [call[0] for call in client.calls] == ["resolve"]
