@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -52,6 +53,7 @@ class AsyncIngressClient(BaseClient):
         retry: RetryPolicy | bool | None = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
         auto_idempotency_keys: bool = False,
+        http2: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -62,6 +64,7 @@ class AsyncIngressClient(BaseClient):
             retry=retry,
             limits=limits,
             auto_idempotency_keys=auto_idempotency_keys,
+            http2=http2,
         )
         self._http = httpx.AsyncClient(**self._http_kwargs(transport))
 
@@ -100,21 +103,35 @@ class AsyncIngressClient(BaseClient):
     def invocation(self, invocation_id: str) -> AsyncInvocationHandle:
         return AsyncInvocationHandle(self, invocation_id)
 
+    async def _attempt(self, request: httpx.Request, op: Operation[T]) -> T:
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            raise _core.transport_failure(exc, op, self.base_url) from exc
+        return op.parse(response)
+
     async def _execute(self, op: Operation[T]) -> T:
         request = self._build_request(op)
-        start = time.monotonic()
-        attempts = 0
+        started = time.monotonic()
         try:
-            async for attempt in tenacity.AsyncRetrying(**self._retry_kwargs(op)):
+            return await self._attempt(request, op)
+        except IngressError as error:
+            plan = self._retry_after_first(error, op, started)
+            if plan is None:
+                final = self._final_error(error, 1, started)
+                if final is error:
+                    raise
+                raise final from error
+        first_wait, retry_kwargs = plan
+        await asyncio.sleep(first_wait)
+        attempts = 1
+        try:
+            async for attempt in tenacity.AsyncRetrying(**retry_kwargs):
                 with attempt:
                     attempts += 1
-                    try:
-                        response = await self._http.send(request)
-                    except httpx.TransportError as exc:
-                        raise _core.transport_failure(exc, op, self.base_url) from exc
-                    return op.parse(response)
+                    return await self._attempt(request, op)
         except IngressError as error:
-            final = _core.final_error(error, attempts, time.monotonic() - start, self.base_url)
+            final = self._final_error(error, attempts, started)
             if final is error:
                 raise
             raise final from error

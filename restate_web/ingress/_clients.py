@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import tenacity
 
+from .._optional import require
 from . import _core
 from ._core import UNSET, CallBinding, Operation, RequestContext, RetryPolicy
+from ._errors import IngressError
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -36,7 +39,9 @@ class BaseClient:
         retry: RetryPolicy | bool | None = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
         auto_idempotency_keys: bool = False,
+        http2: bool = False,
     ) -> None:
+        self._http2 = http2
         self._config = _core.make_config(
             base_url,
             token=token,
@@ -76,7 +81,14 @@ class BaseClient:
         return view
 
     def _http_kwargs(self, transport: Any) -> dict[str, Any]:
+        protocol: dict[str, Any] = {}
+        if self._http2:
+            require("h2", "http2", "HTTP/2 to the Restate ingress (http2=True)")
+            # Over https ALPN picks HTTP/2; over plain http only prior knowledge (h2c) works,
+            # which Restate's ingress speaks: one multiplexed connection instead of a pool.
+            protocol = {"http2": True, "http1": self._config.base_url.startswith("https://")}
         return {
+            **protocol,
             "base_url": self._config.base_url,
             "headers": dict(self._config.headers),
             "timeout": self._config.timeout,
@@ -101,24 +113,43 @@ class BaseClient:
             timeout=timeout,
         )
 
-    def _retry_kwargs(self, op: Operation[Any]) -> dict[str, Any]:
+    # Retrying. The first attempt runs without tenacity (most calls succeed, and the hot path
+    # should cost no more than raw httpx); only a retryable failure builds a tenacity loop for
+    # the remaining attempts. Both shells call these, so the decisions exist once.
+
+    def _wait_after(self, attempt: int, error: BaseException | None) -> float:
         policy = self._config.retry
+        backoff = policy.backoff(attempt)
+        if policy.respect_retry_after and error is not None:
+            after = _core.retry_after_seconds(error)
+            if after is not None:
+                return max(after, backoff)
+        return backoff
+
+    def _retry_after_first(
+        self, error: IngressError, op: Operation[Any], started: float
+    ) -> tuple[float, dict[str, Any]] | None:
+        """After a failed first attempt: None if final, else (first wait, tenacity kwargs)."""
+        policy = self._config.retry
+        if policy.max_attempts <= 1 or not _core.is_retryable(error, op, policy):
+            return None
+        first_wait = self._wait_after(1, error)
+        budget = policy.max_duration - (time.monotonic() - started)
+        if first_wait > budget:
+            return None
 
         def wait(state: tenacity.RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            backoff = policy.backoff(state.attempt_number)
-            if policy.respect_retry_after and error is not None:
-                after = _core.retry_after_seconds(error)
-                if after is not None:
-                    return max(after, backoff)
-            return backoff
+            failure = state.outcome.exception() if state.outcome else None
+            return self._wait_after(state.attempt_number + 1, failure)
 
-        return {
-            "stop": tenacity.stop_after_attempt(policy.max_attempts)
-            | tenacity.stop_before_delay(policy.max_duration),
+        kwargs = {
+            "stop": tenacity.stop_after_attempt(policy.max_attempts - 1)
+            | tenacity.stop_before_delay(budget - first_wait),
             "wait": wait,
-            "retry": tenacity.retry_if_exception(
-                lambda error: _core.is_retryable(error, op, policy)
-            ),
+            "retry": tenacity.retry_if_exception(lambda e: _core.is_retryable(e, op, policy)),
             "reraise": True,
         }
+        return first_wait, kwargs
+
+    def _final_error(self, error: IngressError, attempts: int, started: float) -> BaseException:
+        return _core.final_error(error, attempts, time.monotonic() - started, self.base_url)

@@ -193,3 +193,15 @@ def test_sync_client_is_safe_to_share_between_threads(ingress_url):
 def test_invalid_idempotency_key_is_refused_before_sending(restate):
     with pytest.raises(ValueError, match="idempotency key"):
         restate.service("Greeter").call("greet", "x", idempotency_key="bad\nkey")
+
+
+def test_http2_prior_knowledge_to_the_ingress(make_client):
+    restate = make_client(http2=True)
+    counter = restate.object("Counter", unique("h2"))
+    handle = counter.send("add", 2, idempotency_key="h2")
+    assert handle.attach() == 2
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(lambda i: restate.service("Greeter").call("greet", str(i)), range(16))
+        )
+    assert results == [f"Hello {i}" for i in range(16)]
