@@ -1,0 +1,161 @@
+"""The incoming ``Idempotency-Key`` header and the keys derived from it for each ingress call.
+
+Parsing follows draft-ietf-httpapi-idempotency-key-header: the value is a Structured Field
+string (``"8e03978e-40d5"``); a bare token (``8e03978e-40d5``, what many clients send) is
+accepted too. An empty value counts as absent. Anything else is malformed: the request gets
+``400 application/problem+json`` and the view does not run.
+
+A derived key is a function of the key's scope (method, path, principal), the incoming key, the
+target (service, object key, handler) and the call's ordinal among calls to that target in the
+request. A retried request therefore makes exactly the same keys, and each call gets its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+
+from ..ingress import Target
+
+DERIVED_KEY_VERSION = "restate-web/1"
+
+# A bare key: sf-token characters plus ':' '/' '=' (base64) and a leading digit (UUIDs).
+_BARE_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z:/=]+$")
+
+
+class MalformedIdempotencyKey(ValueError):
+    """The incoming idempotency header is not a valid key; the message says why."""
+
+
+def parse_idempotency_key(values: Sequence[str], *, header: str, max_length: int) -> str | None:
+    """The key carried by the header's ``values`` (one per header line), or None when absent.
+
+    Raises ``MalformedIdempotencyKey`` for several headers, a list, control characters, non-ASCII
+    characters, or a key longer than ``max_length``.
+    """
+    present = [v for v in values if v.strip(" \t")]
+    if not present:
+        return None
+    if len(present) > 1:
+        raise MalformedIdempotencyKey(f"the request has {len(present)} {header} headers; send one")
+    value = present[0].strip(" \t")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise MalformedIdempotencyKey(f"the {header} header contains control characters")
+    if any(ord(c) > 0x7E for c in value):
+        raise MalformedIdempotencyKey(f"the {header} header must be ASCII")
+    if value.startswith('"'):
+        key = _parse_sf_string(value, header)
+    elif _BARE_RE.match(value):
+        key = value
+    else:
+        raise MalformedIdempotencyKey(
+            f'the {header} header must be one quoted string ("...") or one token; '
+            "lists, parameters and spaces are not allowed"
+        )
+    if not key:
+        return None
+    if len(key) > max_length:
+        raise MalformedIdempotencyKey(
+            f"the {header} is {len(key)} characters long; at most {max_length} are accepted"
+        )
+    return key
+
+
+def _parse_sf_string(value: str, header: str) -> str:
+    out: list[str] = []
+    i = 1
+    while i < len(value):
+        char = value[i]
+        if char == "\\":
+            if i + 1 < len(value) and value[i + 1] in '"\\':
+                out.append(value[i + 1])
+                i += 2
+                continue
+            raise MalformedIdempotencyKey(f"the {header} string has an invalid escape")
+        if char == '"':
+            if value[i + 1 :].strip(" \t"):
+                raise MalformedIdempotencyKey(
+                    f"the {header} header must hold exactly one string; found more after it "
+                    "(several keys, a list or parameters)"
+                )
+            return "".join(out)
+        out.append(char)
+        i += 1
+    raise MalformedIdempotencyKey(f"the {header} string has no closing quote")
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyScope:
+    """Who asked for what: two callers choosing the same header value never share a key."""
+
+    method: str
+    path: str
+    principal: str | None = None
+
+
+def derive_key(scope: KeyScope, incoming_key: str, target: Target, ordinal: int) -> str:
+    """The idempotency key of the ``ordinal``-th call (1-based) to ``target`` in a request.
+
+    A readable prefix (service, handler, ordinal) and a SHA-256 over every input, each length
+    prefixed so that no two different inputs hash the same text.
+    """
+    digest = hashlib.sha256()
+    for part in (
+        DERIVED_KEY_VERSION,
+        scope.method.upper(),
+        scope.path,
+        "" if scope.principal is None else "p:" + scope.principal,
+        incoming_key,
+        target.kind,
+        target.service,
+        "" if target.key is None else "k:" + target.key,
+        target.handler,
+        str(ordinal),
+    ):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(4, "big"))
+        digest.update(data)
+    label = f"{target.service[:100]}/{target.handler[:100]}"
+    return f"rw:{label}:{ordinal}:{digest.hexdigest()}"
+
+
+# --- RFC 9457 problem details -----------------------------------------------------------------
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_MALFORMED = "tag:restate-web,2025:idempotency-key-malformed"
+PROBLEM_MISSING = "tag:restate-web,2025:idempotency-key-missing"
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """An error answer every adapter renders the same way (status, headers and JSON body)."""
+
+    status: int
+    type: str
+    title: str
+    detail: str
+
+    def body(self) -> bytes:
+        return json.dumps(
+            {"type": self.type, "title": self.title, "status": self.status, "detail": self.detail}
+        ).encode()
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("content-type", PROBLEM_CONTENT_TYPE), ("cache-control", "no-store")]
+
+
+def malformed_problem(error: MalformedIdempotencyKey) -> Problem:
+    return Problem(400, PROBLEM_MALFORMED, "Malformed idempotency key", str(error))
+
+
+def missing_problem(header: str) -> Problem:
+    return Problem(
+        400,
+        PROBLEM_MISSING,
+        "Idempotency key required",
+        f"this endpoint requires an {header} header: send a unique value (a UUID) and send the "
+        "same value again when you retry the request",
+    )

@@ -1,0 +1,239 @@
+"""FastAPI / Starlette adapter.
+
+>>> from fastapi import FastAPI
+>>> from restate_web.adapters.fastapi import RestateIngress, install
+>>> app = FastAPI()
+>>> install(app, {"INGRESS_URL": "http://localhost:8080"})
+>>> @app.post("/orders/{order_id}")
+... async def create(order_id: str, restate: RestateIngress):
+...     return await restate.object("Order", order_id).call("create")
+
+``install`` wraps the app's lifespan (never replaces it) to create the app's
+``AsyncIngressClient`` and close it at shutdown, and adds ``RestateMiddleware``, a pure ASGI
+middleware (no ``BaseHTTPMiddleware``: context variables keep flowing) that reads the
+``Idempotency-Key`` header and binds each request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping, MutableMapping
+from typing import Annotated, Any
+
+from .._optional import require
+
+require("fastapi", "fastapi", "restate_web.adapters.fastapi")
+
+from fastapi import Depends  # noqa: E402
+from starlette.requests import HTTPConnection, Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+
+from .. import guards  # noqa: E402
+from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
+from ._core import Integration, RequestBinding, callable_name  # noqa: E402
+from ._idempotency import Problem  # noqa: E402
+from ._settings import RestateSettings  # noqa: E402
+
+__all__ = [
+    "IdempotencyKey",
+    "ProblemException",
+    "RequireIdempotencyKey",
+    "RestateBinding",
+    "RestateIngress",
+    "RestateIngressSync",
+    "RestateMiddleware",
+    "binding_of",
+    "get_binding",
+    "get_integration",
+    "get_restate",
+    "get_restate_sync",
+    "install",
+    "require_idempotency_key",
+]
+
+SCOPE_KEY = "restate_web.binding"
+_CLIENT_HINT = "the RestateIngress dependency (restate)"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Any
+Send = Any
+ASGIApp = Any
+
+
+class ProblemException(Exception):
+    """Raised by dependencies to answer with an RFC 9457 problem (the view does not run)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
+def problem_response(problem: Problem) -> Response:
+    return Response(problem.body(), status_code=problem.status, headers=dict(problem.headers()))
+
+
+async def _send_problem(send: Send, problem: Problem) -> None:
+    body = problem.body()
+    headers = [(k.encode(), v.encode()) for k, v in problem.headers()]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header_getter(scope: Scope) -> Any:
+    def get(name: str) -> str | None:
+        wanted = name.encode("latin-1")
+        for key, value in scope["headers"]:
+            if key == wanted:
+                return str(value.decode("latin-1"))
+        return None
+
+    return get
+
+
+class RestateMiddleware:
+    """Pure ASGI middleware: binds every HTTP request to the app's ``Integration``.
+
+    A malformed idempotency header is answered with 400 problem+json before the app runs.
+    """
+
+    def __init__(self, app: ASGIApp, integration: Integration) -> None:
+        self.app = app
+        self.integration = integration
+        self._header = integration.settings.header_lower.encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = self._header
+        values = [v.decode("latin-1") for k, v in scope["headers"] if k == header]
+        principal = self.integration.settings.principal
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and not path.startswith(root):
+            path = root + path
+        binding = self.integration.begin(
+            framework="FastAPI",
+            method=scope["method"],
+            path=path,
+            key_values=values,
+            get_header=_header_getter(scope),
+            principal=(lambda: principal(Request(scope))) if principal is not None else None,
+            view_name=lambda: callable_name(scope.get("endpoint")),
+            client_hint=_CLIENT_HINT,
+        )
+        if isinstance(binding, Problem):
+            await _send_problem(send, binding)
+            return
+        scope[SCOPE_KEY] = binding
+        token = guards.enter_web_request(binding)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            guards.exit_web_request(token)
+
+
+def install(app: Any, settings: RestateSettings | Mapping[str, Any] | None = None) -> Integration:
+    """Add Restate to a FastAPI or Starlette ``app``; returns its ``Integration``.
+
+    ``settings`` uses the names of the README's Settings section (``{"INGRESS_URL": ...}``);
+    unset ones come from ``RESTATE_*`` environment variables. Call before the app starts.
+    """
+    if getattr(app.state, "restate", None) is not None:
+        raise RuntimeError("restate_web is already installed on this app")
+    integration = Integration(settings)
+    app.state.restate = integration
+    app.add_middleware(RestateMiddleware, integration=integration)
+
+    async def handle_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemException)
+        return problem_response(exc.problem)
+
+    app.add_exception_handler(ProblemException, handle_problem)
+
+    user_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(lifespan_app: Any) -> AsyncIterator[Any]:
+        integration.async_client()  # the app's client, bound to the server's event loop
+        try:
+            async with user_lifespan(lifespan_app) as state:
+                yield state
+        finally:
+            await integration.aclose_loop_client()
+            integration.close()
+
+    app.router.lifespan_context = lifespan
+    return integration
+
+
+def get_integration(app_or_connection: Any) -> Integration:
+    """The ``Integration`` of an app (or of the app serving a request)."""
+    app = app_or_connection
+    if isinstance(app_or_connection, HTTPConnection):
+        app = app_or_connection.app
+    integration = getattr(getattr(app, "state", None), "restate", None)
+    if not isinstance(integration, Integration):
+        raise RuntimeError(
+            "restate_web is not installed on this app: call "
+            "restate_web.adapters.fastapi.install(app) before it starts"
+        )
+    return integration
+
+
+def binding_of(connection: HTTPConnection) -> RequestBinding:
+    """The ``RequestBinding`` of a request (``RestateMiddleware`` made it)."""
+    binding = connection.scope.get(SCOPE_KEY)
+    if not isinstance(binding, RequestBinding):
+        raise RuntimeError(
+            "no Restate binding on this request: call "
+            "restate_web.adapters.fastapi.install(app) (it adds RestateMiddleware)"
+        )
+    return binding
+
+
+# The dependencies are coroutines so that FastAPI runs them on the event loop, not in a thread.
+
+
+async def get_binding(request: Request) -> RequestBinding:
+    """Dependency: the current request's ``RequestBinding`` (e.g. to ``set_principal``)."""
+    return binding_of(request)
+
+
+async def get_restate(request: Request) -> AsyncIngressClient:
+    """Dependency: the app's ``AsyncIngressClient`` bound to the current request."""
+    binding = binding_of(request)
+    return binding.integration.async_client().with_binding(binding)
+
+
+async def get_restate_sync(request: Request) -> IngressClient:
+    """Dependency for sync (``def``) views: the blocking client bound to the request."""
+    binding = binding_of(request)
+    return binding.integration.sync_client().with_binding(binding)
+
+
+async def require_idempotency_key(request: Request) -> str:
+    """Dependency: the request's idempotency key; without one, 400 problem+json."""
+    binding = binding_of(request)
+    problem = binding.require_key()
+    if problem is not None:
+        raise ProblemException(problem)
+    assert binding.incoming_key is not None
+    return binding.incoming_key
+
+
+RestateIngress = Annotated[AsyncIngressClient, Depends(get_restate)]
+"""``restate: RestateIngress`` in an async view: the request-bound async client."""
+
+RestateIngressSync = Annotated[IngressClient, Depends(get_restate_sync)]
+"""``restate: RestateIngressSync`` in a sync view: the request-bound blocking client."""
+
+RestateBinding = Annotated[RequestBinding, Depends(get_binding)]
+
+IdempotencyKey = Annotated[str, Depends(require_idempotency_key)]
+"""``key: IdempotencyKey`` makes the header required for the route (and gives its value)."""
+
+RequireIdempotencyKey = Depends(require_idempotency_key)
+"""For ``dependencies=[RequireIdempotencyKey]`` on a route or router."""

@@ -1,0 +1,189 @@
+"""Flask adapter: the ``Restate`` extension.
+
+>>> from flask import Flask
+>>> from restate_web.adapters.flask import Restate
+>>> restate = Restate()
+>>> app = Flask(__name__)
+>>> app.config["RESTATE_INGRESS_URL"] = "http://localhost:8080"
+>>> restate.init_app(app)
+>>> @app.post("/orders/<order_id>")
+... def create(order_id):
+...     return restate.client.object("Order", order_id).call("create")
+
+Settings are the ``RESTATE_*`` config keys (same names as the environment variables).
+``app.extensions["restate"]`` is the app's ``Integration``. ``restate.client`` is the blocking
+client bound to the current request; in async views use ``restate.async_client``, an
+``AsyncIngressClient`` of the view's own event loop (Flask runs each async view in a new loop),
+closed when that loop ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from .._optional import require
+
+require("flask", "flask", "restate_web.adapters.flask")
+
+from flask import Flask, Response, current_app, g, has_request_context, request  # noqa: E402
+
+from .. import guards  # noqa: E402
+from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
+from ._core import Integration, RequestBinding, callable_name  # noqa: E402
+from ._idempotency import Problem  # noqa: E402
+from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
+
+__all__ = ["Restate", "idempotency_key_required", "problem_response"]
+
+EXTENSION = "restate"
+_CLIENT_HINT = "restate.client (or restate.async_client)"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def problem_response(problem: Problem) -> Response:
+    return Response(problem.body(), status=problem.status, headers=problem.headers())
+
+
+def _integration() -> Integration:
+    integration = current_app.extensions.get(EXTENSION)
+    if not isinstance(integration, Integration):
+        raise RuntimeError(
+            "the Restate extension is not initialised on this app: call Restate(app) or "
+            "restate.init_app(app)"
+        )
+    return integration
+
+
+def _binding() -> RequestBinding | None:
+    binding = g.get("_restate_binding")
+    return binding if isinstance(binding, RequestBinding) else None
+
+
+def _view_name() -> str | None:
+    if request.endpoint is None:
+        return None
+    return callable_name(current_app.view_functions.get(request.endpoint)) or request.endpoint
+
+
+def _before_request() -> Response | None:
+    integration = current_app.extensions.get(EXTENSION)
+    if not isinstance(integration, Integration):
+        return None
+    settings = integration.settings
+    raw = request.environ.get(settings.header_environ_key)
+    principal = settings.principal
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    headers = req.headers
+    binding = integration.begin(
+        framework="Flask",
+        method=req.method,
+        path=req.script_root + req.path,
+        key_values=[raw] if raw is not None else [],
+        get_header=headers.get,
+        principal=(lambda: principal(req)) if principal is not None else None,
+        view_name=_view_name,
+        client_hint=_CLIENT_HINT,
+    )
+    if isinstance(binding, Problem):
+        return problem_response(binding)
+    g._restate_binding = binding
+    g._restate_token = guards.enter_web_request(binding)
+    return None
+
+
+def _teardown_request(exc: BaseException | None) -> None:
+    token = g.pop("_restate_token", None)
+    if token is not None:
+        with contextlib.suppress(ValueError):  # made in another context: nothing to undo
+            guards.exit_web_request(token)
+
+
+class Restate:
+    """The Flask extension: ``Restate(app)`` or ``Restate()`` then ``init_app(app)``.
+
+    ``settings`` (same names as the config keys, without ``RESTATE_``) override the config.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        settings: RestateSettings | Mapping[str, Any] | None = None,
+    ) -> None:
+        self._settings = settings
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> Integration:
+        if isinstance(self._settings, RestateSettings):
+            integration = Integration(self._settings)
+        else:
+            values = {
+                key[len(ENV_PREFIX) :]: value
+                for key, value in app.config.items()
+                if key.startswith(ENV_PREFIX)
+            }
+            values.update(self._settings or {})
+            integration = Integration(values)
+        app.extensions[EXTENSION] = integration
+        app.before_request(_before_request)
+        app.teardown_request(_teardown_request)
+        return integration
+
+    @property
+    def integration(self) -> Integration:
+        """The current app's ``Integration`` (settings and clients)."""
+        return _integration()
+
+    @property
+    def binding(self) -> RequestBinding | None:
+        """The current request's binding (None outside a request)."""
+        return _binding() if has_request_context() else None
+
+    @property
+    def client(self) -> IngressClient:
+        """The app's blocking client, bound to the current request (when there is one)."""
+        client = _integration().sync_client()
+        binding = self.binding
+        return client if binding is None else client.with_binding(binding)
+
+    @property
+    def async_client(self) -> AsyncIngressClient:
+        """The async client of the running event loop, bound to the current request."""
+        client = _integration().async_client()
+        binding = self.binding
+        return client if binding is None else client.with_binding(binding)
+
+
+def idempotency_key_required(view: F) -> F:
+    """Decorator: the view answers 400 problem+json unless the request has an idempotency key."""
+
+    def problem() -> Response | None:
+        binding = _binding()
+        if binding is None:
+            raise RuntimeError("the Restate extension is not initialised on this app")
+        found = binding.require_key()
+        return None if found is None else problem_response(found)
+
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            answer = problem()
+            if answer is not None:
+                return answer
+            return await view(*args, **kwargs)
+
+        return cast(F, async_wrapper)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        answer = problem()
+        if answer is not None:
+            return answer
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)

@@ -1,0 +1,240 @@
+"""Guards against using durable Restate code from ordinary (non-durable) code.
+
+The reverse of ``IngressInHandlerError``:
+
+* ``@durable_only`` marks a function that only makes sense inside a Restate handler (it uses the
+  handler's context, journals side effects, ...); ``ensure_durable_context()`` is the same check
+  as a call. Both raise ``DurableContextOutsideHandler`` when no handler is running. Inside a web
+  request the message names the view and says to trigger a Restate handler through the ingress
+  client instead.
+* ``install_context_guard()`` makes a Restate context object that leaked out of its handler
+  (kept in a global, handed to a background thread, used from a web request) raise
+  ``LeakedContextError`` instead of writing into another invocation's journal. The web adapters
+  install it by default (setting ``GUARD_CONTEXTS``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import importlib.util
+import inspect
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar, cast
+
+from .ingress import current_restate_context
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DurableContextOutsideHandler(RuntimeError):
+    """Durable-only code ran outside a Restate handler (for example in a web view)."""
+
+
+class LeakedContextError(DurableContextOutsideHandler):
+    """A Restate context was used outside the handler invocation it belongs to."""
+
+
+class WebRequestInfo(Protocol):
+    """What the adapters tell the guards about the web request being handled."""
+
+    @property
+    def framework(self) -> str: ...
+
+    @property
+    def client_hint(self) -> str: ...
+
+    def view_name(self) -> str | None: ...
+
+
+_web_request: contextvars.ContextVar[WebRequestInfo | None] = contextvars.ContextVar(
+    "restate_web_request", default=None
+)
+
+
+def current_web_request() -> WebRequestInfo | None:
+    """The web request being handled (set by the adapters), or None."""
+    return _web_request.get()
+
+
+def enter_web_request(info: WebRequestInfo) -> contextvars.Token[WebRequestInfo | None]:
+    """Mark the current context as handling ``info``; pass the token to ``exit_web_request``."""
+    return _web_request.set(info)
+
+
+def exit_web_request(token: contextvars.Token[WebRequestInfo | None]) -> None:
+    _web_request.reset(token)
+
+
+def _where() -> str:
+    request = _web_request.get()
+    if request is not None:
+        view = request.view_name() or "(unknown view)"
+        return (
+            f" It was called from the {request.framework} view '{view}' while handling an "
+            "ordinary web request, which has no durable context. Trigger a Restate handler "
+            f"through the ingress client instead ({request.client_hint}.service(...).call(...) "
+            "or .send(...)) and do the durable work in that handler"
+        )
+    thread = threading.current_thread()
+    return (
+        f" It was called from ordinary code (thread '{thread.name}'). Trigger a Restate handler "
+        "through the ingress client (restate_web.ingress.IngressClient) and do the durable work "
+        "in that handler"
+    )
+
+
+def ensure_durable_context(what: str | None = None) -> Any:
+    """The running handler's Restate context; raises ``DurableContextOutsideHandler`` if none."""
+    ctx = current_restate_context()
+    if ctx is None:
+        name = what or "this code"
+        raise DurableContextOutsideHandler(
+            f"{name} is durable-only: it must run inside a Restate handler.{_where()}."
+        )
+    return ctx
+
+
+def durable_only(func: F) -> F:
+    """Mark ``func`` (sync or async) as durable-only: calling it outside a handler raises."""
+    name = f"{getattr(func, '__qualname__', func)!s}()"
+
+    if inspect.iscoroutinefunction(func):
+        coroutine = cast(Callable[..., Awaitable[Any]], func)
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            ensure_durable_context(name)
+            return await coroutine(*args, **kwargs)
+
+        return cast(F, async_wrapper)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ensure_durable_context(name)
+        return func(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+# --- leaked contexts -------------------------------------------------------------------------
+
+# The public API of the SDK's context objects: every method that reads or writes the journal.
+_CONTEXT_METHODS = (
+    "get",
+    "state_keys",
+    "set",
+    "clear",
+    "clear_all",
+    "request",
+    "scope",
+    "signal",
+    "resolve_signal",
+    "reject_signal",
+    "random",
+    "uuid",
+    "time",
+    "run",
+    "run_typed",
+    "sleep",
+    "service_call",
+    "service_send",
+    "object_call",
+    "object_send",
+    "workflow_call",
+    "workflow_send",
+    "generic_call",
+    "generic_send",
+    "awakeable",
+    "resolve_awakeable",
+    "reject_awakeable",
+    "promise",
+    "key",
+    "cancel_invocation",
+    "attach_invocation",
+)
+_SCOPED_METHODS = (
+    "service_call",
+    "service_send",
+    "object_call",
+    "object_send",
+    "workflow_call",
+    "workflow_send",
+)
+_GUARD_MARK = "__restate_web_guard__"
+_install_lock = threading.Lock()
+_originals: list[tuple[type, str, Any]] = []
+
+
+def _describe(ctx: Any) -> str:
+    handler = getattr(ctx, "handler", None)
+    tag = getattr(handler, "service_tag", None)
+    where = f"'{getattr(tag, 'name', '?')}/{getattr(handler, 'name', '?')}'"
+    invocation = getattr(getattr(ctx, "invocation", None), "invocation_id", None)
+    return f"handler {where}" + (f" (invocation {invocation})" if invocation else "")
+
+
+def _leak_error(ctx: Any, method: str) -> LeakedContextError:
+    running = current_restate_context()
+    if running is not None:
+        situation = f" from inside another invocation, of {_describe(running)}"
+    else:
+        situation = ""
+    return LeakedContextError(
+        f"ctx.{method}() was called on the Restate context of {_describe(ctx)} outside that "
+        f"handler{situation}. A context belongs to one invocation: it must not be stored in a "
+        "global, passed to a background thread or used after its handler returned, or it "
+        f"would read and write another invocation's journal.{_where()}."
+    )
+
+
+def _guarded(method: str, original: Callable[..., Any], owner: Callable[[Any], Any]) -> Any:
+    @functools.wraps(original)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if current_restate_context() is not owner(self):
+            raise _leak_error(owner(self), method)
+        return original(self, *args, **kwargs)
+
+    setattr(guarded, _GUARD_MARK, True)
+    return guarded
+
+
+def install_context_guard() -> bool:
+    """Make leaked Restate contexts raise ``LeakedContextError``. Idempotent.
+
+    Returns False when restate-sdk is not installed (then no context can leak).
+    """
+    with _install_lock:
+        if _originals:
+            return True
+        if "restate" not in sys.modules and importlib.util.find_spec("restate") is None:
+            return False
+        module = importlib.import_module("restate.server_context")
+        targets: list[tuple[type, tuple[str, ...], Callable[[Any], Any]]] = [
+            (module.ServerInvocationContext, _CONTEXT_METHODS, lambda ctx: ctx),
+        ]
+        scoped = getattr(module, "ServerScopedContext", None)
+        if scoped is not None:
+            targets.append((scoped, _SCOPED_METHODS, lambda scope: scope.context))
+        for cls, methods, owner in targets:
+            for name in methods:
+                original = cls.__dict__.get(name)
+                if original is None or not callable(original):
+                    continue
+                _originals.append((cls, name, original))
+                setattr(cls, name, _guarded(name, original, owner))
+        return True
+
+
+def uninstall_context_guard() -> None:
+    """Undo ``install_context_guard``."""
+    with _install_lock:
+        while _originals:
+            cls, name, original = _originals.pop()
+            setattr(cls, name, original)
+
+
+def context_guard_installed() -> bool:
+    return bool(_originals)

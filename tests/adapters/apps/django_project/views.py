@@ -1,0 +1,77 @@
+"""The Django scenario views: request.restate in sync and async views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import JsonResponse
+
+from restate_web.adapters.django import idempotency_key_required
+
+from .. import common
+
+
+def sync_count(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(common.count(request.restate, key))
+
+
+async def async_count(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(await common.acount(request.restate, key))
+
+
+def sync_count_twice(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(common.count_twice(request.restate, key))
+
+
+async def async_count_twice(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(await common.acount_twice(request.restate, key))
+
+
+@idempotency_key_required
+def sync_required(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(common.count(request.restate, key))
+
+
+@idempotency_key_required
+async def async_required(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(await common.acount(request.restate, key))
+
+
+def sync_explicit(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(common.explicit(request.restate, key))
+
+
+async def async_explicit(request: Any, key: str) -> JsonResponse:
+    return JsonResponse(await common.aexplicit(request.restate, key))
+
+
+def sync_headers(request: Any) -> JsonResponse:
+    return JsonResponse(common.journaled_headers(request.restate))
+
+
+async def async_headers(request: Any) -> JsonResponse:
+    return JsonResponse(await common.ajournaled_headers(request.restate))
+
+
+def sync_derived(request: Any, rest: str) -> JsonResponse:
+    return JsonResponse(common.derived_keys(request.restate))
+
+
+async def async_derived(request: Any, rest: str) -> JsonResponse:
+    return JsonResponse(common.derived_keys(request.restate))
+
+
+def sync_durable_only(request: Any) -> JsonResponse:
+    return JsonResponse(common.durable_only_from_view())
+
+
+async def async_durable_only(request: Any) -> JsonResponse:
+    return JsonResponse(common.durable_only_from_view())
+
+
+def sync_use_leaked(request: Any, name: str) -> JsonResponse:
+    return JsonResponse(common.use_leaked(name))
+
+
+async def async_use_leaked(request: Any, name: str) -> JsonResponse:
+    return JsonResponse(common.use_leaked(name))
