@@ -50,6 +50,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     if (
         parsed.ingress_url is None
+        and not (isinstance(values, dict) and values.get("INGRESS_URL"))
         and _settings.ENV_PREFIX + "INGRESS_URL" not in os.environ
         and not settings.DEBUG
     ):

@@ -1,0 +1,210 @@
+"""The framework-agnostic core: header parsing, key derivation, settings, bindings, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from restate_web.adapters import (
+    Integration,
+    KeyScope,
+    MalformedIdempotencyKey,
+    RestateConfigError,
+    check_settings,
+    derive_key,
+    load_settings,
+    parse_idempotency_key,
+)
+from restate_web.ingress import Target
+from tests.conftest import ROOT
+
+
+def parse(*values: str, max_length: int = 255) -> str | None:
+    return parse_idempotency_key(values, header="Idempotency-Key", max_length=max_length)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ('"abc"', "abc"),
+        ("abc", "abc"),
+        ("8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+        ('"with space"', "with space"),
+        (r'"q\"uote\\d"', 'q"uote\\d'),
+        ("  padded  ", "padded"),
+        ("", None),
+        ('""', None),
+        ("   ", None),
+    ],
+)
+def test_header_values_per_the_ietf_draft(raw, key):
+    assert parse(raw) == key
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['"a", "b"', "a,b", "a b", "ab\tcd", "a\x00b", '"abc', '"abc";p=1', '"bad\\escape"', "ünï"],
+)
+def test_malformed_header_values(raw):
+    with pytest.raises(MalformedIdempotencyKey):
+        parse(raw)
+
+
+def test_length_limit_and_several_headers():
+    assert parse("k" * 10, max_length=10) == "k" * 10
+    with pytest.raises(MalformedIdempotencyKey, match="at most 10"):
+        parse("k" * 11, max_length=10)
+    with pytest.raises(MalformedIdempotencyKey, match="2 Idempotency-Key headers"):
+        parse("a", "b")
+    assert parse("", "a") == "a"  # an empty line is no header
+
+
+def test_derived_keys_depend_on_every_input():
+    scope = KeyScope("POST", "/orders/1", "user:1")
+    target = Target("object", "Counter", "add", "k")
+    base = derive_key(scope, "key", target, 1)
+    assert base == derive_key(KeyScope("post", "/orders/1", "user:1"), "key", target, 1)
+    variants = {
+        derive_key(KeyScope("PUT", "/orders/1", "user:1"), "key", target, 1),
+        derive_key(KeyScope("POST", "/orders/2", "user:1"), "key", target, 1),
+        derive_key(KeyScope("POST", "/orders/1", "user:2"), "key", target, 1),
+        derive_key(KeyScope("POST", "/orders/1", None), "key", target, 1),
+        derive_key(scope, "key2", target, 1),
+        derive_key(scope, "key", Target("object", "Counter", "add", "k2"), 1),
+        derive_key(scope, "key", Target("object", "Counter", "get", "k"), 1),
+        derive_key(scope, "key", target, 2),
+    }
+    assert base not in variants and len(variants) == 8
+    assert base.startswith("rw:Counter/add:1:") and len(base) < 512
+
+
+def test_settings_names_env_and_explicit_values():
+    env = {"RESTATE_INGRESS_URL": "http://env:8080", "RESTATE_FORWARD_HEADERS": "x-a, X-B"}
+    settings = load_settings({"TIMEOUT": "2.5", "GENERATE_IDEMPOTENCY_KEYS": "true"}, env)
+    assert settings.ingress_url == "http://env:8080"
+    assert settings.forward_headers == ("x-a", "x-b")
+    assert settings.timeout == 2.5 and settings.generate_idempotency_keys is True
+    assert load_settings({"INGRESS_URL": "https://dict"}, env).ingress_url == "https://dict"
+
+
+@pytest.mark.parametrize(
+    ("values", "problem_id"),
+    [
+        ({"INGRESS_URL": "localhost:8080"}, "E002"),
+        ({"FORWARD_HEADERS": ["Cookie"]}, "E003"),
+        ({"FORWARD_HEADERS": "authorization"}, "E003"),
+        ({"IDEMPOTENCY_HEADER": "bad header"}, "E002"),
+        ({"TIMEOUT": -1}, "E002"),
+        ({"PRINCIPAL": "no.such.module.func"}, "E002"),
+        ({"INGRES_URL": "http://x"}, "W001"),
+        (["not", "a", "dict"], "E001"),
+    ],
+)
+def test_bad_settings_are_reported(values, problem_id):
+    _, problems = check_settings(values, env={})
+    assert [p.id for p in problems] == [problem_id]
+    if problem_id.startswith("E"):
+        with pytest.raises(RestateConfigError, match=rf"restate_web\.{problem_id}"):
+            load_settings(values, env={})
+
+
+def test_unknown_setting_suggests_the_right_name():
+    _, problems = check_settings({"INGRES_URL": "http://x"}, env={})
+    assert problems[0].hint == "did you mean INGRESS_URL?"
+
+
+def make_binding(integration, headers=None, principal=None, key="k"):
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    binding = integration.begin(
+        framework="test",
+        method="POST",
+        path="/p",
+        key_values=[key] if key else [],
+        get_header=headers.get,
+        principal=principal,
+    )
+    assert not hasattr(binding, "status"), binding
+    return binding
+
+
+def test_binding_ordinals_explicit_principal_and_forwarding():
+    integration = Integration({"FORWARD_HEADERS": ["x-tenant"], "GUARD_CONTEXTS": False})
+    binding = make_binding(
+        integration,
+        {"x-tenant": "t1", "cookie": "c", "traceparent": "garbage"},
+        principal=lambda: 42,
+    )
+    target = Target("service", "Greeter", "greet")
+    first, second = binding.idempotency_key_for(target), binding.idempotency_key_for(target)
+    assert first != second
+    assert first == derive_key(KeyScope("POST", "/p", "42"), "k", target, 1)
+    with pytest.raises(RuntimeError, match="set_principal"):
+        binding.set_principal("late")
+    # An invalid traceparent is dropped; cookies are never forwarded.
+    assert dict(binding.forwarded_headers()) == {"x-tenant": "t1"}
+    assert make_binding(integration, key=None).idempotency_key_for(target) is None
+
+
+def test_active_opentelemetry_span_wins_over_the_incoming_traceparent():
+    from opentelemetry.sdk.trace import TracerProvider
+
+    incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    integration = Integration({"GUARD_CONTEXTS": False})
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("view"):
+        binding = make_binding(integration, {"traceparent": incoming})
+        assert "traceparent" not in binding.forwarded_headers()
+        client = integration.sync_client().with_binding(binding)
+        op = client.service("Greeter")._call_op("greet", "x", {})
+        sent = op.request.headers["traceparent"]
+    assert sent != incoming and sent.startswith("00-")
+    outside = make_binding(integration, {"traceparent": incoming})
+    assert outside.forwarded_headers()["traceparent"] == incoming
+
+
+def test_generated_keys_only_when_the_app_opts_in():
+    target_call = ("greet", "x", {})
+    plain = Integration({"GUARD_CONTEXTS": False})
+    opted = Integration({"GENERATE_IDEMPOTENCY_KEYS": True, "GUARD_CONTEXTS": False})
+    for integration, keyed in ((plain, False), (opted, True)):
+        client = integration.sync_client().with_binding(make_binding(integration, key=None))
+        op = client.service("Greeter")._call_op(*target_call)
+        assert ("idempotency-key" in op.request.headers) is keyed
+
+
+def test_a_loop_client_is_closed_when_its_loop_ends():
+    integration = Integration({"GUARD_CONTEXTS": False})
+
+    async def use() -> object:
+        client = integration.async_client()
+        assert integration.async_client() is client  # one per loop
+        return client
+
+    first = asyncio.run(use())
+    second = asyncio.run(use())
+    assert first is not second
+    assert first._http.is_closed and second._http.is_closed  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="event loop"):
+        integration.async_client()
+
+
+@pytest.mark.parametrize(
+    ("module", "extra"),
+    [
+        ("restate_web.adapters.fastapi", "fastapi"),
+        ("restate_web.adapters.flask", "flask"),
+        ("restate_web.adapters.django", "django"),
+    ],
+)
+def test_a_missing_framework_names_the_extra(module, extra):
+    code = (
+        f"import sys; sys.modules[{extra!r}] = None\n"
+        f"try:\n    import {module}\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert f"pip install 'restate-web[{extra}]'" in out

@@ -1,0 +1,167 @@
+"""What only one framework has (lifespan, extension registry, system checks) and the guards."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+import pytest
+
+from restate_web.guards import (
+    DurableContextOutsideHandler,
+    LeakedContextError,
+    durable_only,
+    ensure_durable_context,
+)
+from tests.adapters.apps import common
+
+
+def test_fastapi_wraps_the_user_lifespan_and_closes_the_client(ingress_url):
+    from fastapi.testclient import TestClient
+
+    from restate_web.adapters.fastapi import get_integration
+    from tests.adapters.apps.fastapi_app import create_app
+
+    app = create_app({"INGRESS_URL": ingress_url})
+    with TestClient(app) as client:
+        assert client.get("/lifespan").json() == {"user_lifespan": "started"}
+        assert client.post("/async/count/" + uuid.uuid4().hex).status_code == 200
+        loop_clients = get_integration(app)._loop_clients._entries
+        (async_client,) = [entry[0] for entry in loop_clients.values()]
+    assert app.state.user_lifespan == "stopped"
+    assert async_client._http.is_closed
+    with pytest.raises(RuntimeError, match="already installed"):
+        from restate_web.adapters.fastapi import install
+
+        install(app)
+
+
+def test_fastapi_middleware_is_pure_asgi():
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    from restate_web.adapters.fastapi import RestateMiddleware
+    from tests.adapters.apps.fastapi_app import create_app
+
+    app = create_app()
+    classes = [m.cls for m in app.user_middleware]
+    assert RestateMiddleware in classes
+    assert not any(isinstance(c, type) and issubclass(c, BaseHTTPMiddleware) for c in classes)
+
+
+def test_flask_extension_and_config_keys(ingress_url):
+    from flask import Flask
+
+    from restate_web.adapters import Integration
+    from restate_web.adapters.flask import Restate
+
+    app = Flask(__name__)
+    app.config.update(RESTATE_INGRESS_URL=ingress_url, RESTATE_IDEMPOTENCY_HEADER="X-Request-Key")
+    restate = Restate(app)
+    integration = app.extensions["restate"]
+    assert isinstance(integration, Integration)
+    assert integration.settings.idempotency_header == "X-Request-Key"
+    with app.app_context():
+        assert restate.integration is integration
+        assert restate.client.base_url == ingress_url  # no request: the unbound client
+
+    later = Flask("later")
+    later.config["RESTATE_FORWARD_HEADERS"] = ["cookie"]
+    with pytest.raises(ValueError, match=r"restate_web\.E003"):
+        Restate().init_app(later)
+
+
+@pytest.fixture
+def django_ready():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.adapters.apps.django_project.settings")
+    import django
+
+    django.setup()
+
+
+def test_django_system_checks_report_bad_settings(django_ready):
+    from django.core import checks
+    from django.test.utils import override_settings
+
+    bad = {"INGRESS_URL": "ftp://x", "FORWARD_HEADERS": ["Authorization"], "RETRIES": 3}
+    with override_settings(RESTATE=bad, MIDDLEWARE=[]):
+        ids = sorted(m.id for m in checks.run_checks(tags=["restate_web"]))
+    assert ids == ["restate_web.E002", "restate_web.E003", "restate_web.W001", "restate_web.W002"]
+    with override_settings(RESTATE="nope"):
+        ids = [m.id for m in checks.run_checks(tags=["restate_web"])]
+    assert "restate_web.E001" in ids
+    with override_settings(RESTATE={"INGRESS_URL": "http://127.0.0.1:8080"}):
+        assert checks.run_checks(tags=["restate_web"]) == []
+
+
+def test_django_manage_py_check_fails_on_bad_settings(django_ready):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+    from django.test.utils import override_settings
+
+    with (
+        override_settings(RESTATE={"TIMEOUT": "soon"}),
+        pytest.raises(SystemCheckError, match=r"restate_web\.E002"),
+    ):
+        call_command("check")
+
+
+def test_django_settings_changes_rebuild_the_integration(django_ready):
+    from django.test.utils import override_settings
+
+    from restate_web.adapters.django import get_integration
+
+    with override_settings(RESTATE={"INGRESS_URL": "http://one:1"}):
+        assert get_integration().settings.ingress_url == "http://one:1"
+    with override_settings(RESTATE={"INGRESS_URL": "http://two:2"}):
+        assert get_integration().settings.ingress_url == "http://two:2"
+
+
+# --- guards ------------------------------------------------------------------------------------
+
+
+def test_durable_only_outside_any_request():
+    with pytest.raises(DurableContextOutsideHandler, match="charge\\(\\) is durable-only"):
+        common.charge(1)
+    with pytest.raises(DurableContextOutsideHandler, match="ordinary code"):
+        ensure_durable_context("refund")
+
+    @durable_only
+    async def notify() -> None:
+        return None
+
+    import asyncio
+
+    with pytest.raises(DurableContextOutsideHandler, match="notify"):
+        asyncio.run(notify())
+
+
+def test_durable_only_code_runs_inside_a_handler(ingress, in_process_services):
+    result = ingress.service("AdapterLeaky").call("durableOnly", 5)
+    assert result == {"result": "charged 5", "same_ctx": True}
+
+
+def test_a_leaked_context_in_another_invocation_raises(ingress, in_process_services):
+    name = f"leak-{uuid.uuid4().hex[:8]}"
+    ingress.service("AdapterLeaky").call("leak", name)
+    result = ingress.service("AdapterLeaky").call("useLeaked", name)
+    assert result["error"] == "LeakedContextError"
+    assert "from inside another invocation" in result["message"]
+
+
+def test_a_leaked_context_in_a_background_thread_raises(ingress, in_process_services):
+    name = f"leak-{uuid.uuid4().hex[:8]}"
+    ingress.service("AdapterLeaky").call("leak", name)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            common.LEAKED[name].get("anything")
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=worker, name="leaky-worker")
+    thread.start()
+    thread.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], LeakedContextError)
+    assert "thread 'leaky-worker'" in str(errors[0])
