@@ -15,8 +15,13 @@ PYTEST_ARGS ?=
 test: install lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The checkout sample end-to-end on an embedded restate-server (FRAMEWORK=fastapi|flask|django).
 demo: install
-	$(BIN)/python -m scripts.demo --framework $(FRAMEWORK)
+	$(BIN)/python -m sample_apps.demo --framework $(FRAMEWORK)
+
+# The same stack, kept running with ready-to-paste curl commands, until Ctrl-C.
+sample: install
+	$(BIN)/python -m sample_apps.demo --framework $(FRAMEWORK) --serve
 
 install: install-python install-server
 

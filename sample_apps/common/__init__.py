@@ -1,0 +1,1 @@
+"""What the three checkout samples share: Restate services, the payment simulator, the demo."""

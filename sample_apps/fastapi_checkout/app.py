@@ -1,0 +1,66 @@
+"""The checkout in FastAPI. Run it with `make sample FRAMEWORK=fastapi`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+
+from restate_web.adapters.fastapi import (
+    IdempotencyKey,
+    RestateIngress,
+    get_integration,
+    install,
+)
+from restate_web.guards import DurableContextOutsideHandler
+from restate_web.webhooks import WebhookRequest
+
+from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
+
+app = FastAPI(title="restate-web checkout (FastAPI)")
+install(app)  # RESTATE_INGRESS_URL etc. from the environment
+stripe = stripe_endpoint()
+
+
+@app.post("/orders")
+async def create_order(request: Request, restate: RestateIngress, key: IdempotencyKey) -> Any:
+    try:
+        order = order_request(await request.json())
+    except ValueError as error:
+        raise HTTPException(400, str(error)) from error
+    # The adapter derives this call's idempotency key from the client's Idempotency-Key: a
+    # replayed POST gets the first answer (the same order id) and starts nothing new.
+    return await restate.service("Checkout").call("start", order)
+
+
+@app.get("/orders/{order_id}")
+async def get_order(order_id: str, restate: RestateIngress) -> Any:
+    return await restate.workflow("Order", order_id).call("status")
+
+
+@app.get("/stock/{sku}")
+async def get_stock(sku: str, restate: RestateIngress) -> Any:
+    return {"sku": sku, "available": await restate.object("Inventory", sku).call("available")}
+
+
+@app.post("/webhooks/stripe")
+async def stripe_webhook(request: Request) -> Response:
+    too_big = stripe.check_content_length(request.headers.get("content-length"))
+    if too_big is not None:
+        return Response(too_big.body, too_big.status, headers=dict(too_big.headers))
+    webhook = WebhookRequest(
+        request.method, str(request.url), request.headers.raw, await request.body()
+    )
+    result = await stripe.handle_async(webhook, get_integration(request).async_client())
+    return Response(result.body, result.status, headers=dict(result.headers))
+
+
+@app.get("/debug/misuse")
+async def debug_misuse() -> Any:
+    await misuse_durable_helper()  # raises: durable-only code in a web view
+
+
+@app.exception_handler(DurableContextOutsideHandler)
+async def show_misuse(request: Request, error: DurableContextOutsideHandler) -> JSONResponse:
+    return JSONResponse({"error": type(error).__name__, "detail": str(error)}, status_code=500)
