@@ -9,7 +9,7 @@ from sample_apps.common.walkthrough import Walkthrough
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("framework", ["fastapi"])
+@pytest.mark.parametrize("framework", ["fastapi", "flask", "django"])
 def test_checkout_walkthrough(framework):
     lines: list[str] = []
     with checkout_stack(framework) as stack:

@@ -1,0 +1,61 @@
+"""The checkout in Flask. Run it with `make sample FRAMEWORK=flask`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from restate_web.adapters.flask import Restate, idempotency_key_required
+from restate_web.guards import DurableContextOutsideHandler
+from restate_web.webhooks import WebhookRequest
+
+from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
+
+app = Flask(__name__)
+app.config.from_prefixed_env("RESTATE", loads=str)  # RESTATE_INGRESS_URL=... -> RESTATE_INGRESS_URL
+restate = Restate(app)
+stripe = stripe_endpoint()
+
+
+@app.post("/orders")
+@idempotency_key_required
+def create_order() -> Any:
+    try:
+        order = order_request(request.get_json(silent=True))
+    except ValueError as error:
+        return jsonify(detail=str(error)), 400
+    # The extension derives this call's idempotency key from the client's Idempotency-Key.
+    return jsonify(restate.client.service("Checkout").call("start", order))
+
+
+@app.get("/orders/<order_id>")
+def get_order(order_id: str) -> Any:
+    return jsonify(restate.client.workflow("Order", order_id).call("status"))
+
+
+@app.get("/stock/<sku>")
+def get_stock(sku: str) -> Any:
+    return jsonify(sku=sku, available=restate.client.object("Inventory", sku).call("available"))
+
+
+@app.post("/webhooks/stripe")
+def stripe_webhook() -> Response:
+    too_big = stripe.check_content_length(request.headers.get("content-length"))
+    if too_big is not None:
+        return Response(too_big.body, too_big.status, headers=dict(too_big.headers))
+    webhook = WebhookRequest(
+        request.method, request.url, list(request.headers.items()), request.get_data()
+    )
+    result = stripe.handle(webhook, restate.integration.sync_client())
+    return Response(result.body, result.status, headers=dict(result.headers))
+
+
+@app.get("/debug/misuse")
+async def debug_misuse() -> Any:
+    await misuse_durable_helper()  # raises: durable-only code in a web view
+
+
+@app.errorhandler(DurableContextOutsideHandler)
+def show_misuse(error: DurableContextOutsideHandler) -> Any:
+    return jsonify(error=type(error).__name__, detail=str(error)), 500
