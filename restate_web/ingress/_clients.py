@@ -21,7 +21,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     from typing_extensions import Self
 
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=32)
+# httpx's own defaults; under high async concurrency prefer http2=True (one multiplexed connection).
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class BaseClient:
