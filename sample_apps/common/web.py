@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from restate_web.webhooks import RejectAwakeable, ResolveAwakeable, WebhookEndpoint, stripe_webhooks
@@ -27,9 +28,12 @@ def order_request(body: Any) -> dict[str, Any]:
     }
 
 
+@functools.cache
 def stripe_endpoint() -> WebhookEndpoint:
     """payment_intent.succeeded resolves the order's awakeable, .payment_failed rejects it
-    (with Stripe's last_payment_error.message); every other event type is acknowledged."""
+    (with Stripe's last_payment_error.message); every other event type is acknowledged.
+
+    Built on first use, so that `manage.py check` and imports work without the secret set."""
     return WebhookEndpoint(
         stripe_webhooks(webhook_secret()),
         routes={

@@ -20,7 +20,6 @@ from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
 
 app = FastAPI(title="restate-web checkout (FastAPI)")
 install(app)  # RESTATE_INGRESS_URL etc. from the environment
-stripe = stripe_endpoint()
 
 
 @app.post("/orders")
@@ -46,6 +45,7 @@ async def get_stock(sku: str, restate: RestateIngress) -> Any:
 
 @app.post("/webhooks/stripe")
 async def stripe_webhook(request: Request) -> Response:
+    stripe = stripe_endpoint()
     too_big = stripe.check_content_length(request.headers.get("content-length"))
     if too_big is not None:
         return Response(too_big.body, too_big.status, headers=dict(too_big.headers))

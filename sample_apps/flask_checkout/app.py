@@ -15,7 +15,6 @@ from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
 app = Flask(__name__)
 app.config.from_prefixed_env("RESTATE", loads=str)  # RESTATE_INGRESS_URL=... -> RESTATE_INGRESS_URL
 restate = Restate(app)
-stripe = stripe_endpoint()
 
 
 @app.post("/orders")
@@ -41,6 +40,7 @@ def get_stock(sku: str) -> Any:
 
 @app.post("/webhooks/stripe")
 def stripe_webhook() -> Response:
+    stripe = stripe_endpoint()
     too_big = stripe.check_content_length(request.headers.get("content-length"))
     if too_big is not None:
         return Response(too_big.body, too_big.status, headers=dict(too_big.headers))

@@ -15,8 +15,6 @@ from restate_web.webhooks import WebhookRequest
 
 from ...common.web import misuse_durable_helper, order_request, stripe_endpoint
 
-stripe = stripe_endpoint()
-
 
 @csrf_exempt
 @require_POST
@@ -43,6 +41,7 @@ def get_stock(request: HttpRequest, sku: str) -> HttpResponse:
 
 @csrf_exempt
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    stripe = stripe_endpoint()
     too_big = stripe.check_content_length(request.headers.get("content-length"))
     if too_big is not None:
         return HttpResponse(too_big.body, status=too_big.status, headers=dict(too_big.headers))
