@@ -263,7 +263,8 @@ class RequestContext:
             out.update({k.lower(): v for k, v in headers.items()})
         if content_type:
             out["content-type"] = content_type
-        key = idempotency_key or out.pop(IDEMPOTENCY_HEADER, None)
+        # An explicit "" is a mistake to report, not "no key": only None means no key.
+        key = idempotency_key if idempotency_key is not None else out.pop(IDEMPOTENCY_HEADER, None)
         if key is None and allow_key:
             if self.binding is not None:
                 key = self.binding.idempotency_key_for(target)
