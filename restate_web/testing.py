@@ -79,6 +79,8 @@ def find_server_binary(search_from: str | os.PathLike[str] | None = None) -> str
 def _http_json(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - our own URL
+    # Without it the admin API's /query answers in Arrow IPC, not JSON.
+    request.add_header("accept", "application/json")
     if data is not None:
         request.add_header("content-type", "application/json")
     try:
