@@ -40,6 +40,9 @@ from ._settings import RestateSettings, load_settings
 _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 _MAX_TRACESTATE = 512
 
+# Ordinals change only when a call is made; one lock for all requests is cheaper than one each.
+_ordinal_lock = threading.Lock()
+
 HeaderGetter = Callable[[str], "str | None"]
 """Returns the value of a request header (name in lower case), or None when absent."""
 
@@ -55,7 +58,6 @@ class RequestBinding:
     __slots__ = (
         "_forwarded",
         "_get_header",
-        "_lock",
         "_ordinals",
         "_principal",
         "_principal_resolved",
@@ -94,7 +96,6 @@ class RequestBinding:
         self._principal: str | None = None
         self._principal_resolved = False
         self._ordinals: dict[Target, int] = {}
-        self._lock = threading.Lock()
         self._forwarded: dict[str, str] | None = None
 
     # -- guards.WebRequestInfo
@@ -115,7 +116,7 @@ class RequestBinding:
 
     def set_principal(self, principal: Any) -> None:
         """Scope this request's derived keys to ``principal`` (before the first call)."""
-        with self._lock:
+        with _ordinal_lock:
             if self._ordinals:
                 raise RuntimeError(
                     "set_principal() after an ingress call of this request: the keys already "
@@ -134,7 +135,7 @@ class RequestBinding:
         if self.incoming_key is None:
             return None
         scope = self.scope
-        with self._lock:
+        with _ordinal_lock:
             ordinal = self._ordinals.get(target, 0) + 1
             self._ordinals[target] = ordinal
         return derive_key(scope, self.incoming_key, target, ordinal)
@@ -168,6 +169,37 @@ class RequestBinding:
 
     def __repr__(self) -> str:
         return f"<RequestBinding {self.method} {self.path} key={self.incoming_key!r}>"
+
+
+class RequestState:
+    """What an adapter keeps per request: the incoming key, and the binding once needed.
+
+    The web-request marker the guards read (``guards.current_web_request()``) and the place the
+    adapters find the request's binding. Building the ``RequestBinding`` is deferred to the
+    first view that asks for a client, so a request that never calls Restate pays only for
+    reading the header.
+    """
+
+    __slots__ = ("_binding", "incoming_key", "integration")
+    framework = "web"
+    client_hint = "the request's Restate client"
+
+    def __init__(self, integration: Integration, incoming_key: str | None) -> None:
+        self.integration = integration
+        self.incoming_key = incoming_key
+        self._binding: RequestBinding | None = None
+
+    def view_name(self) -> str | None:
+        return None
+
+    def binding(self) -> RequestBinding:
+        binding = self._binding
+        if binding is None:
+            binding = self._binding = self.make_binding()
+        return binding
+
+    def make_binding(self) -> RequestBinding:
+        raise NotImplementedError
 
 
 def _otel_span_active() -> bool:
@@ -305,6 +337,20 @@ class Integration:
 
     # -- requests
 
+    def read_key(self, values: Sequence[str]) -> str | Problem | None:
+        """The request's idempotency key (None when absent) or the Problem to answer with."""
+        if not values:
+            return None
+        settings = self.settings
+        try:
+            return parse_idempotency_key(
+                values,
+                header=settings.idempotency_header,
+                max_length=settings.idempotency_key_max_length,
+            )
+        except MalformedIdempotencyKey as error:
+            return malformed_problem(error)
+
     def begin(
         self,
         *,
@@ -317,19 +363,10 @@ class Integration:
         view_name: Callable[[], str | None] | None = None,
         client_hint: str = "the request's Restate client",
     ) -> RequestBinding | Problem:
-        """Start handling a request: a malformed idempotency key gives the Problem to answer."""
-        settings = self.settings
-        if key_values:
-            try:
-                key = parse_idempotency_key(
-                    key_values,
-                    header=settings.idempotency_header,
-                    max_length=settings.idempotency_key_max_length,
-                )
-            except MalformedIdempotencyKey as error:
-                return malformed_problem(error)
-        else:
-            key = None
+        """``read_key`` and a ``RequestBinding`` in one step (for adapters of other frameworks)."""
+        key = self.read_key(key_values)
+        if isinstance(key, Problem):
+            return key
         return RequestBinding(
             self,
             framework=framework,

@@ -17,17 +17,22 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..ingress import Target
 
 DERIVED_KEY_VERSION = "restate-web/1"
 
 # A bare key: sf-token characters plus ':' '/' '=' (base64) and a leading digit (UUIDs).
-_BARE_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z:/=]+$")
+_BARE_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z:/=]+")
 
 
 class MalformedIdempotencyKey(ValueError):
     """The incoming idempotency header is not a valid key; the message says why."""
+
+
+_SF_STRING_RE = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+_UNESCAPE_RE = re.compile(r"\\([\"\\])")
 
 
 def parse_idempotency_key(values: Sequence[str], *, header: str, max_length: int) -> str | None:
@@ -36,25 +41,28 @@ def parse_idempotency_key(values: Sequence[str], *, header: str, max_length: int
     Raises ``MalformedIdempotencyKey`` for several headers, a list, control characters, non-ASCII
     characters, or a key longer than ``max_length``.
     """
-    present = [v for v in values if v.strip(" \t")]
-    if not present:
-        return None
-    if len(present) > 1:
-        raise MalformedIdempotencyKey(f"the request has {len(present)} {header} headers; send one")
-    value = present[0].strip(" \t")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise MalformedIdempotencyKey(f"the {header} header contains control characters")
-    if any(ord(c) > 0x7E for c in value):
-        raise MalformedIdempotencyKey(f"the {header} header must be ASCII")
-    if value.startswith('"'):
-        key = _parse_sf_string(value, header)
-    elif _BARE_RE.match(value):
+    if len(values) == 1:
+        value = values[0].strip(" \t")
+        if not value:
+            return None
+    else:
+        present = [v for v in values if v.strip(" \t")]
+        if not present:
+            return None
+        if len(present) > 1:
+            raise MalformedIdempotencyKey(
+                f"the request has {len(present)} {header} headers; send one"
+            )
+        value = present[0].strip(" \t")
+    match = _SF_STRING_RE.fullmatch(value)
+    if match is not None:
+        key = match.group(1)
+        if "\\" in key:
+            key = _UNESCAPE_RE.sub(r"\1", key)
+    elif _BARE_RE.fullmatch(value):
         key = value
     else:
-        raise MalformedIdempotencyKey(
-            f'the {header} header must be one quoted string ("...") or one token; '
-            "lists, parameters and spaces are not allowed"
-        )
+        _diagnose(value, header)
     if not key:
         return None
     if len(key) > max_length:
@@ -64,7 +72,21 @@ def parse_idempotency_key(values: Sequence[str], *, header: str, max_length: int
     return key
 
 
-def _parse_sf_string(value: str, header: str) -> str:
+def _diagnose(value: str, header: str) -> NoReturn:
+    """Explain why ``value`` is neither an sf-string nor a token (the slow, failing path)."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise MalformedIdempotencyKey(f"the {header} header contains control characters")
+    if any(ord(c) > 0x7E for c in value):
+        raise MalformedIdempotencyKey(f"the {header} header must be ASCII")
+    if value.startswith('"'):
+        _parse_sf_string(value, header)
+    raise MalformedIdempotencyKey(
+        f'the {header} header must be one quoted string ("...") or one token; '
+        "lists, parameters and spaces are not allowed"
+    )
+
+
+def _parse_sf_string(value: str, header: str) -> None:
     out: list[str] = []
     i = 1
     while i < len(value):
@@ -81,7 +103,7 @@ def _parse_sf_string(value: str, header: str) -> str:
                     f"the {header} header must hold exactly one string; found more after it "
                     "(several keys, a list or parameters)"
                 )
-            return "".join(out)
+            raise MalformedIdempotencyKey(f"the {header} string is not a valid sf-string")
         out.append(char)
         i += 1
     raise MalformedIdempotencyKey(f"the {header} string has no closing quote")

@@ -30,7 +30,7 @@ from starlette.responses import Response  # noqa: E402
 
 from .. import guards  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
-from ._core import Integration, RequestBinding, callable_name  # noqa: E402
+from ._core import Integration, RequestBinding, RequestState, callable_name  # noqa: E402
 from ._idempotency import Problem  # noqa: E402
 from ._settings import RestateSettings  # noqa: E402
 
@@ -51,7 +51,6 @@ __all__ = [
     "require_idempotency_key",
 ]
 
-SCOPE_KEY = "restate_web.binding"
 _CLIENT_HINT = "the RestateIngress dependency (restate)"
 
 Scope = MutableMapping[str, Any]
@@ -92,10 +91,45 @@ def _header_getter(scope: Scope) -> Any:
     return get
 
 
-class RestateMiddleware:
-    """Pure ASGI middleware: binds every HTTP request to the app's ``Integration``.
+def _path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    return root + path if root and not path.startswith(root) else path
 
-    A malformed idempotency header is answered with 400 problem+json before the app runs.
+
+class _AsgiRequest(RequestState):
+    __slots__ = ("scope",)
+    framework = "FastAPI"
+    client_hint = _CLIENT_HINT
+
+    def __init__(self, integration: Integration, key: str | None, scope: Scope) -> None:
+        super().__init__(integration, key)
+        self.scope = scope
+
+    def view_name(self) -> str | None:
+        return callable_name(self.scope.get("endpoint"))
+
+    def make_binding(self) -> RequestBinding:
+        scope = self.scope
+        principal = self.integration.settings.principal
+        return RequestBinding(
+            self.integration,
+            framework=self.framework,
+            method=scope["method"],
+            path=_path(scope),
+            incoming_key=self.incoming_key,
+            get_header=_header_getter(scope),
+            principal=(lambda: principal(Request(scope))) if principal is not None else None,
+            view_name=self.view_name,
+            client_hint=self.client_hint,
+        )
+
+
+class RestateMiddleware:
+    """Pure ASGI middleware: reads the idempotency header of every HTTP request.
+
+    A malformed header is answered with 400 problem+json before the app runs. Otherwise the
+    request is marked (a context variable) so that the dependencies can bind clients to it.
     """
 
     def __init__(self, app: ASGIApp, integration: Integration) -> None:
@@ -108,27 +142,18 @@ class RestateMiddleware:
             await self.app(scope, receive, send)
             return
         header = self._header
-        values = [v.decode("latin-1") for k, v in scope["headers"] if k == header]
-        principal = self.integration.settings.principal
-        path = scope["path"]
-        root = scope.get("root_path", "")
-        if root and not path.startswith(root):
-            path = root + path
-        binding = self.integration.begin(
-            framework="FastAPI",
-            method=scope["method"],
-            path=path,
-            key_values=values,
-            get_header=_header_getter(scope),
-            principal=(lambda: principal(Request(scope))) if principal is not None else None,
-            view_name=lambda: callable_name(scope.get("endpoint")),
-            client_hint=_CLIENT_HINT,
-        )
-        if isinstance(binding, Problem):
-            await _send_problem(send, binding)
-            return
-        scope[SCOPE_KEY] = binding
-        token = guards.enter_web_request(binding)
+        key = values = None
+        for name, value in scope["headers"]:
+            if name == header:
+                if values is None:
+                    values = []
+                values.append(value.decode("latin-1"))
+        if values is not None:
+            key = self.integration.read_key(values)
+            if isinstance(key, Problem):
+                await _send_problem(send, key)
+                return
+        token = guards.enter_web_request(_AsgiRequest(self.integration, key, scope))
         try:
             await self.app(scope, receive, send)
         finally:
@@ -183,15 +208,15 @@ def get_integration(app_or_connection: Any) -> Integration:
     return integration
 
 
-def binding_of(connection: HTTPConnection) -> RequestBinding:
-    """The ``RequestBinding`` of a request (``RestateMiddleware`` made it)."""
-    binding = connection.scope.get(SCOPE_KEY)
-    if not isinstance(binding, RequestBinding):
+def binding_of(connection: HTTPConnection | None = None) -> RequestBinding:
+    """The ``RequestBinding`` of the request being handled (``RestateMiddleware`` marks it)."""
+    state = guards.current_web_request()
+    if not isinstance(state, _AsgiRequest):
         raise RuntimeError(
-            "no Restate binding on this request: call "
+            "no Restate binding for this request: call "
             "restate_web.adapters.fastapi.install(app) (it adds RestateMiddleware)"
         )
-    return binding
+    return state.binding()
 
 
 # The dependencies are coroutines so that FastAPI runs them on the event loop, not in a thread.

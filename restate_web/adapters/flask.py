@@ -19,25 +19,25 @@ closed when that loop ends.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
 from .._optional import require
 
 require("flask", "flask", "restate_web.adapters.flask")
 
-from flask import Flask, Response, current_app, g, has_request_context, request  # noqa: E402
+from flask import Flask, Response, current_app, has_request_context, request  # noqa: E402
 
 from .. import guards  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
-from ._core import Integration, RequestBinding, callable_name  # noqa: E402
+from ._core import Integration, RequestBinding, RequestState, callable_name  # noqa: E402
 from ._idempotency import Problem  # noqa: E402
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
 
-__all__ = ["Restate", "idempotency_key_required", "problem_response"]
+__all__ = ["Restate", "RestateWSGIMiddleware", "idempotency_key_required", "problem_response"]
 
 EXTENSION = "restate"
 _CLIENT_HINT = "restate.client (or restate.async_client)"
@@ -59,46 +59,81 @@ def _integration() -> Integration:
 
 
 def _binding() -> RequestBinding | None:
-    binding = g.get("_restate_binding")
-    return binding if isinstance(binding, RequestBinding) else None
+    state = guards.current_web_request()
+    return state.binding() if isinstance(state, _WsgiRequest) else None
 
 
 def _view_name() -> str | None:
-    if request.endpoint is None:
+    if not has_request_context() or request.endpoint is None:
         return None
     return callable_name(current_app.view_functions.get(request.endpoint)) or request.endpoint
 
 
-def _before_request() -> Response | None:
-    integration = current_app.extensions.get(EXTENSION)
-    if not isinstance(integration, Integration):
-        return None
-    settings = integration.settings
-    raw = request.environ.get(settings.header_environ_key)
-    principal = settings.principal
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    headers = req.headers
-    binding = integration.begin(
-        framework="Flask",
-        method=req.method,
-        path=req.script_root + req.path,
-        key_values=[raw] if raw is not None else [],
-        get_header=headers.get,
-        principal=(lambda: principal(req)) if principal is not None else None,
-        view_name=_view_name,
-        client_hint=_CLIENT_HINT,
-    )
-    if isinstance(binding, Problem):
-        return problem_response(binding)
-    g._restate_binding = binding
-    g._restate_token = guards.enter_web_request(binding)
-    return None
+class _WsgiRequest(RequestState):
+    __slots__ = ("environ",)
+    framework = "Flask"
+    client_hint = _CLIENT_HINT
+
+    def __init__(self, integration: Integration, key: str | None, environ: Any) -> None:
+        super().__init__(integration, key)
+        self.environ = environ
+
+    def view_name(self) -> str | None:
+        return _view_name()
+
+    def make_binding(self) -> RequestBinding:
+        environ = self.environ
+        principal = self.integration.settings.principal
+        req = request._get_current_object() if principal is not None else None  # type: ignore[attr-defined]
+        raw_path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+
+        def get_header(name: str) -> str | None:
+            value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+            return None if value is None else str(value)
+
+        return RequestBinding(
+            self.integration,
+            framework=self.framework,
+            method=environ.get("REQUEST_METHOD", "GET"),
+            path=raw_path.encode("latin-1").decode("utf-8", "replace"),
+            incoming_key=self.incoming_key,
+            get_header=get_header,
+            principal=(lambda: principal(req)) if principal is not None else None,
+            view_name=_view_name,
+            client_hint=self.client_hint,
+        )
 
 
-def _teardown_request(exc: BaseException | None) -> None:
-    token = g.pop("_restate_token", None)
-    if token is not None:
-        with contextlib.suppress(ValueError):  # made in another context: nothing to undo
+class RestateWSGIMiddleware:
+    """Wraps ``app.wsgi_app``: reads the idempotency header before Flask dispatches.
+
+    A malformed header is answered with 400 problem+json and Flask never sees the request.
+    (A WSGI middleware rather than ``before_request``/``teardown_request`` hooks: it costs a
+    fraction of a Flask hook per request.)
+    """
+
+    def __init__(self, wsgi_app: Any, integration: Integration) -> None:
+        self.wsgi_app = wsgi_app
+        self.integration = integration
+        self._environ_key = integration.settings.header_environ_key
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        raw = environ.get(self._environ_key)
+        key: str | None = None
+        if raw is not None:
+            found = self.integration.read_key((raw,))
+            if isinstance(found, Problem):
+                body = found.body()
+                start_response(
+                    f"{found.status} {HTTPStatus(found.status).phrase}",
+                    [*found.headers(), ("content-length", str(len(body)))],
+                )
+                return [body]
+            key = found
+        token = guards.enter_web_request(_WsgiRequest(self.integration, key, environ))
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
             guards.exit_web_request(token)
 
 
@@ -129,8 +164,7 @@ class Restate:
             values.update(self._settings or {})
             integration = Integration(values)
         app.extensions[EXTENSION] = integration
-        app.before_request(_before_request)
-        app.teardown_request(_teardown_request)
+        app.wsgi_app = RestateWSGIMiddleware(app.wsgi_app, integration)  # type: ignore[method-assign]
         return integration
 
     @property

@@ -67,13 +67,9 @@ def problem_response(problem: Problem) -> HttpResponse:
 
 
 def binding_of(request: HttpRequest) -> RequestBinding:
-    binding = getattr(request, "restate_binding", None)
-    if not isinstance(binding, RequestBinding):
-        raise RuntimeError(
-            "no Restate binding on this request: add "
-            "'restate_web.adapters.django.middleware.RestateMiddleware' to MIDDLEWARE"
-        )
-    return binding
+    from .middleware import binding_of as _binding_of
+
+    return _binding_of(request)
 
 
 def idempotency_key_required(view: F) -> F:

@@ -1,0 +1,231 @@
+"""Requests/s of a trivial endpoint per framework, bare vs with the restate-web adapter installed.
+
+Run: ``.venv/bin/python -m bench.adapters [--seconds 1.0] [--rounds 5]``
+
+No Restate call and no network: each app is called directly through its ASGI or WSGI entry
+point, so the numbers show what the adapter adds to every request (parsing the Idempotency-Key
+header, the per-request binding, the guard's context variable). Requests carry an
+``Idempotency-Key`` header, the adapter's most expensive path. Bare and adapted runs are
+measured in adjacent pairs over many rounds; the overhead is the median of the pairs'
+ratios (robust to a busy machine). Rates are per second of the
+benchmark thread's CPU time, so other processes on the machine do not skew them. Target: under 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+KEY_HEADER = ("Idempotency-Key", '"8e03978e-40d5-43e8-bc93-6894a57f9324"')
+
+
+# --- FastAPI (ASGI) ----------------------------------------------------------------------------
+
+
+def fastapi_app(with_adapter: bool) -> Any:
+    from fastapi import FastAPI
+
+    from restate_web.adapters.fastapi import install
+
+    app = FastAPI()
+    if with_adapter:
+        install(app, {"INGRESS_URL": "http://127.0.0.1:9"})
+
+    @app.post("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def asgi_runner(app: Any) -> Callable[[int], None]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/ping",
+        "raw_path": b"/ping",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-length", b"0"),
+            (KEY_HEADER[0].lower().encode(), KEY_HEADER[1].encode()),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("127.0.0.1", 80),
+    }
+    loop = asyncio.new_event_loop()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+
+    async def many(n: int) -> None:
+        for _ in range(n):
+            await app(dict(scope), receive, send)
+
+    return lambda n: loop.run_until_complete(many(n))
+
+
+# --- Flask (WSGI) ------------------------------------------------------------------------------
+
+
+def flask_app(with_adapter: bool) -> Any:
+    from flask import Flask
+
+    from restate_web.adapters.flask import Restate
+
+    app = Flask("bench")
+    app.config["RESTATE_INGRESS_URL"] = "http://127.0.0.1:9"
+    if with_adapter:
+        Restate(app)
+
+    @app.post("/ping")
+    def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def wsgi_runner(app: Any) -> Callable[[int], None]:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/ping",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "bench",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "bench",
+        "CONTENT_LENGTH": "0",
+        "HTTP_" + KEY_HEADER[0].upper().replace("-", "_"): KEY_HEADER[1],
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        assert status.startswith("200"), status
+
+    def many(n: int) -> None:
+        for _ in range(n):
+            env = dict(environ)
+            env["wsgi.input"] = io.BytesIO(b"")
+            body = app(env, start_response)
+            for _chunk in body:
+                pass
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return many
+
+
+# --- Django (WSGI) -----------------------------------------------------------------------------
+
+
+def _django_view(request: Any) -> Any:
+    from django.http import JsonResponse
+
+    return JsonResponse({"ok": True})
+
+
+urlpatterns: list[Any] = []
+
+
+def django_app(with_adapter: bool) -> Any:
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        from django.urls import path
+
+        urlpatterns.append(path("ping", _django_view))
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="bench",  # noqa: S106
+            ALLOWED_HOSTS=["*"],
+            ROOT_URLCONF=__name__,
+            INSTALLED_APPS=["restate_web.adapters.django"],
+            MIDDLEWARE=[],
+            RESTATE={"INGRESS_URL": "http://127.0.0.1:9"},
+        )
+        django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.utils import override_settings
+
+    middleware = ["restate_web.adapters.django.middleware.RestateMiddleware"] if with_adapter else []
+    with override_settings(MIDDLEWARE=middleware):
+        handler = WSGIHandler()  # loads its middleware chain now
+    return handler
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def rate(run: Callable[[int], None], seconds: float) -> float:
+    """Requests per second of CPU time (thread time: other processes' load does not count)."""
+    run(200)  # warm up
+    batch, done, start = 200, 0, time.thread_time()
+    while (elapsed := time.thread_time() - start) < seconds:
+        run(batch)
+        done += batch
+    return done / elapsed
+
+
+FRAMEWORKS: dict[str, tuple[Callable[[bool], Any], Callable[[Any], Callable[[int], None]]]] = {
+    "fastapi": (fastapi_app, asgi_runner),
+    "flask": (flask_app, wsgi_runner),
+    "django": (django_app, wsgi_runner),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.3, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    os.environ.pop("RESTATE_INGRESS_URL", None)
+    print(f"{'framework':<10} {'bare req/s':>12} {'adapter req/s':>14} {'overhead':>9}")
+    worst = 0.0
+    for name, (make, runner) in FRAMEWORKS.items():
+        bare_run, adapted_run = runner(make(False)), runner(make(True))
+        bare_rates: list[float] = []
+        adapted_rates: list[float] = []
+        ratios: list[float] = []
+        for i in range(args.rounds):
+            # Adjacent pairs in alternating order: a busy machine slows both sides alike.
+            if i % 2:
+                adapted, bare = rate(adapted_run, args.seconds), rate(bare_run, args.seconds)
+            else:
+                bare, adapted = rate(bare_run, args.seconds), rate(adapted_run, args.seconds)
+            bare_rates.append(bare)
+            adapted_rates.append(adapted)
+            ratios.append(bare / adapted)
+        overhead = (statistics.median(ratios) - 1) * 100
+        worst = max(worst, overhead)
+        print(
+            f"{name:<10} {statistics.median(bare_rates):>12,.0f} "
+            f"{statistics.median(adapted_rates):>14,.0f} {overhead:>8.1f}%"
+        )
+    print(f"worst overhead {worst:.1f}% (median of paired runs; target < 5%)")
+
+
+if __name__ == "__main__":
+    main()
