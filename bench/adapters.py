@@ -159,7 +159,7 @@ def django_app(with_adapter: bool) -> Any:
         urlpatterns.append(path("ping", _django_view))
         settings.configure(
             DEBUG=False,
-            SECRET_KEY="bench",  # noqa: S106
+            SECRET_KEY="bench",
             ALLOWED_HOSTS=["*"],
             ROOT_URLCONF=__name__,
             INSTALLED_APPS=["restate_web.adapters.django"],
@@ -170,7 +170,9 @@ def django_app(with_adapter: bool) -> Any:
     from django.core.handlers.wsgi import WSGIHandler
     from django.test.utils import override_settings
 
-    middleware = ["restate_web.adapters.django.middleware.RestateMiddleware"] if with_adapter else []
+    middleware = (
+        ["restate_web.adapters.django.middleware.RestateMiddleware"] if with_adapter else []
+    )
     with override_settings(MIDDLEWARE=middleware):
         handler = WSGIHandler()  # loads its middleware chain now
     return handler
