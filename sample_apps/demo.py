@@ -64,9 +64,12 @@ Ctrl-C stops everything.""",
         flush=True,
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Handle both explicitly: a shell may start us with SIGINT ignored (background jobs).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+        while not stop.wait(0.5):
+            pass
     print("\nStopping ...")
     return 0
 
