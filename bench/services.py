@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import restate
-from restate import Context
+from restate import Context, WorkflowContext, WorkflowSharedContext
 
 bench = restate.Service("Bench")
 
@@ -15,4 +15,20 @@ async def echo(ctx: Context, value: Any) -> Any:
     return value
 
 
-app = restate.app([bench])
+waiter = restate.Workflow("Waiter")
+
+
+@waiter.main(name="run")
+async def wait(ctx: WorkflowContext) -> Any:
+    """Creates an awakeable, publishes its id, and returns whatever completes it."""
+    awakeable_id, promise = ctx.awakeable(type_hint=dict)
+    await ctx.promise("awakeable_id", type_hint=str).resolve(awakeable_id)
+    return await promise
+
+
+@waiter.handler(name="awakeable_id")
+async def awakeable_id(ctx: WorkflowSharedContext) -> str:
+    return await ctx.promise("awakeable_id", type_hint=str).value()
+
+
+app = restate.app([bench, waiter])

@@ -146,6 +146,8 @@ def parse_json_object(provider: str, body: bytes) -> Mapping[str, Any]:
 def _source_value(source: str, payload: Mapping[str, Any], headers: Headers) -> object:
     if source.startswith("header:"):
         return headers.get(source[len("header:") :].strip())
+    if source and "." not in source and source in payload:
+        return payload[source]  # a top-level key ("id", "type"): no path to walk
     return lookup_path(payload, source)
 
 

@@ -7,19 +7,15 @@ value only, so verification and routing never depend on a web framework.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Union
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar, Union, overload
 
 HeaderPairs = Iterable[tuple[str | bytes, str | bytes]]
 """Header ``(name, value)`` pairs as ASGI (bytes) or WSGI/Django (str) provide them."""
 
 HeadersInput = Union["Headers", Mapping[str, str], HeaderPairs]
 
-
-def _as_text(value: str | bytes) -> str:
-    # HTTP header bytes are ISO-8859-1 on the wire (ASGI and WSGI both hand them
-    # over that way), so latin-1 round-trips every byte without raising.
-    return value.decode("latin-1") if isinstance(value, bytes) else value
+_T = TypeVar("_T")
 
 
 class Headers(Mapping[str, str]):
@@ -43,12 +39,32 @@ class Headers(Mapping[str, str]):
             pairs = headers.items()
         else:
             pairs = headers
+        # HTTP header bytes are ISO-8859-1 on the wire (ASGI and WSGI both hand them
+        # over that way), so latin-1 round-trips every byte without raising.
         for name, value in pairs:
-            fields.setdefault(_as_text(name).lower(), []).append(_as_text(value))
+            key = (name if isinstance(name, str) else name.decode("latin-1")).lower()
+            text = value if isinstance(value, str) else value.decode("latin-1")
+            values = fields.get(key)
+            if values is None:
+                fields[key] = [text]
+            else:
+                values.append(text)
         self._fields = fields
 
     def __getitem__(self, name: str) -> str:
         return self._fields[name.lower()][0]
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+
+    @overload
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+
+    def get(self, name: str, /, default: object = None) -> object:
+        # Mapping.get would go through __getitem__ and a KeyError per absent header;
+        # extractors probe absent headers on every event (svix-id before webhook-id).
+        values = self._fields.get(name.lower())
+        return values[0] if values else default
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._fields
@@ -72,6 +88,11 @@ class Headers(Mapping[str, str]):
     def __repr__(self) -> str:
         # Names only: values include signatures, and those never go to logs.
         return f"Headers({sorted(self._fields)!r})"
+
+
+def header_values(headers: Headers, lower_name: str) -> Sequence[str]:
+    """The values of a header whose name is already lower case, not copied (verifiers' hot path)."""
+    return headers._fields.get(lower_name, ())
 
 
 class WebhookRequest:

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from ._json import loads_json
 from ._signing import (
+    HmacKey,
     SecretInput,
     SignatureEncoding,
     any_signature_matches,
@@ -44,7 +45,7 @@ from .errors import (
     WebhookConfigurationError,
     WebhookVerificationError,
 )
-from .request import WebhookRequest
+from .request import WebhookRequest, header_values
 
 Clock = Callable[[], float]
 """Returns the current Unix time in seconds; :func:`time.time` unless a test injects one."""
@@ -69,7 +70,7 @@ class WebhookVerifier(ABC):
         return WebhookVerificationError(self.provider, reason, message)
 
     def _single_header(self, request: WebhookRequest, name: str) -> str:
-        values = request.headers.get_all(name)
+        values = header_values(request.headers, name.lower())
         if not values:
             raise self._fail("missing_header", f"the {name} header is missing.")
         if len(values) > 1:
@@ -134,6 +135,7 @@ class StripeVerifier(WebhookVerifier):
         self, secrets: SecretInput, *, tolerance: float | None = 300, now: Clock = time.time
     ) -> None:
         self._keys = secrets_as_bytes(self.provider, secrets)
+        self._macs = tuple(HmacKey(key) for key in self._keys)
         self._window = _TimestampWindow(tolerance, now)
 
     def verify(self, request: WebhookRequest) -> None:
@@ -158,7 +160,7 @@ class StripeVerifier(WebhookVerifier):
         if not signatures:
             raise self._fail("malformed_header", f"{self.header} has no v1= signature.")
         content = timestamp_text.strip().encode("ascii") + b"." + request.body
-        expected = [hmac_digest(key, content) for key in self._keys]
+        expected = [mac.digest(content) for mac in self._macs]
         candidates = [decode_signature(s, "hex", _SHA256_SIZE) for s in signatures]
         if not any_signature_matches(expected, candidates):
             raise self._fail(
@@ -222,12 +224,20 @@ class StandardWebhooksVerifier(WebhookVerifier):
                 "standard-webhooks: no webhook secret configured; pass the 'whsec_...' secret."
             )
         self._keys = tuple(_standard_webhooks_key(item) for item in items)
+        self._macs = tuple(HmacKey(key) for key in self._keys)
         self._window = _TimestampWindow(tolerance, now)
 
+    _NAMES: ClassVar[dict[str, tuple[str, str]]] = {
+        field: (f"svix-{field}", f"webhook-{field}") for field in ("id", "timestamp", "signature")
+    }
+
     def _header(self, request: WebhookRequest, field: str) -> str:
-        for prefix in ("svix-", "webhook-"):
-            if f"{prefix}{field}" in request.headers:
-                return self._single_header(request, f"{prefix}{field}")
+        for name in self._NAMES[field]:
+            values = header_values(request.headers, name)
+            if len(values) == 1:
+                return values[0]
+            if values:
+                return self._single_header(request, name)  # raises: sent more than once
         raise self._fail("missing_header", f"the webhook-{field} header is missing.")
 
     def verify(self, request: WebhookRequest) -> None:
@@ -248,7 +258,7 @@ class StandardWebhooksVerifier(WebhookVerifier):
                 "webhook-signature has no 'v1,<base64>' entry (asymmetric v1a is not supported).",
             )
         content = f"{message_id}.{timestamp_text.strip()}.".encode() + request.body
-        expected = [hmac_digest(key, content) for key in self._keys]
+        expected = [mac.digest(content) for mac in self._macs]
         if not any_signature_matches(expected, candidates):
             raise self._fail(
                 "bad_signature",
@@ -413,6 +423,7 @@ class PaddleVerifier(WebhookVerifier):
         self, secrets: SecretInput, *, tolerance: float | None = 5, now: Clock = time.time
     ) -> None:
         self._keys = secrets_as_bytes(self.provider, secrets)
+        self._macs = tuple(HmacKey(key) for key in self._keys)
         self._window = _TimestampWindow(tolerance, now)
 
     def verify(self, request: WebhookRequest) -> None:
