@@ -348,6 +348,9 @@ class ServiceProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                # Its own process group (id = its pid): kill() reaches the worker processes
+                # hypercorn spawns, which would otherwise outlive it and keep serving.
+                start_new_session=True,
             )
         finally:
             log.close()
@@ -365,9 +368,18 @@ class ServiceProcess:
         _stop_process(self.process, grace)
 
     def kill(self) -> None:
+        """SIGKILL to the server and its workers (its process group, whose id is its pid)."""
         if self.process.poll() is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the orphaned workers are reaped by init
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
