@@ -91,6 +91,8 @@ class RestateSettings:
     timeout: float | None = None
     retry: bool = True
     guard_contexts: bool = True
+    webhooks: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Webhook endpoints by URL name: an endpoint object, a dotted path to one, or a factory."""
 
     @property
     def header_lower(self) -> str:
@@ -192,6 +194,36 @@ def _parse_principal(value: Any) -> Principal | None:
     return principal
 
 
+_WEBHOOK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _parse_webhooks(value: Any) -> dict[str, Any]:
+    """``{"stripe": endpoint_or_dotted_path}``; from the environment ``stripe=pkg.mod:obj,...``."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        pairs: dict[str, Any] = {}
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            name, sep, target = item.partition("=")
+            if not sep or not target.strip():
+                raise ValueError(f"expected 'name=package.module:endpoint', got {item.strip()!r}")
+            pairs[name.strip()] = target.strip()
+        value = pairs
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected a dict of name -> endpoint, got {type(value).__name__}")
+    for name, target in value.items():
+        if not isinstance(name, str) or not _WEBHOOK_NAME_RE.match(name):
+            raise ValueError(f"webhook name {name!r} must be a short URL-safe name like 'stripe'")
+        if not (isinstance(target, str) or callable(target) or hasattr(target, "handle")):
+            raise ValueError(
+                f"webhook {name!r} must be a WebhookEndpoint, a dotted path or a factory, "
+                f"got {type(target).__name__}"
+            )
+    return dict(value)
+
+
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "INGRESS_URL": ("ingress_url", _parse_url),
     "INGRESS_TOKEN": ("ingress_token", _parse_str),
@@ -204,6 +236,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "TIMEOUT": ("timeout", _parse_timeout),
     "RETRY": ("retry", _parse_bool),
     "GUARD_CONTEXTS": ("guard_contexts", _parse_bool),
+    "WEBHOOKS": ("webhooks", _parse_webhooks),
 }
 
 SETTING_NAMES: tuple[str, ...] = tuple(_FIELDS)

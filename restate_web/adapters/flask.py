@@ -29,15 +29,38 @@ from .._optional import require
 
 require("flask", "flask", "restate_web.adapters.flask")
 
-from flask import Flask, Response, current_app, has_request_context, request  # noqa: E402
+from flask import (  # noqa: E402
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    has_request_context,
+    request,
+)
 
 from .. import guards  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
+from ..webhooks import WebhookRequest  # noqa: E402
+from ..webhooks.pipeline import WebhookResponse  # noqa: E402
 from ._core import Integration, RequestBinding, RequestState, callable_name  # noqa: E402
 from ._idempotency import Problem  # noqa: E402
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
+from ._webhooks import (  # noqa: E402
+    EndpointSpec,
+    WebhookMount,
+    length_required,
+    not_found,
+    read_limited,
+    wsgi_body_unbounded,
+)
 
-__all__ = ["Restate", "RestateWSGIMiddleware", "idempotency_key_required", "problem_response"]
+__all__ = [
+    "Restate",
+    "RestateWSGIMiddleware",
+    "idempotency_key_required",
+    "problem_response",
+    "webhook_blueprint",
+]
 
 EXTENSION = "restate"
 _CLIENT_HINT = "restate.client (or restate.async_client)"
@@ -221,3 +244,48 @@ def idempotency_key_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+def webhook_blueprint(
+    endpoints: Mapping[str, EndpointSpec] | None = None, *, name: str = "restate_webhooks"
+) -> Blueprint:
+    """A ``Blueprint`` serving ``POST /<name>`` for each webhook endpoint.
+
+    ``endpoints`` maps URL names to ``WebhookEndpoint``/``CallbackEndpoint`` objects (or dotted
+    paths, or factories); without it, the app's ``RESTATE_WEBHOOKS`` config is used. Register it
+    with ``app.register_blueprint(webhook_blueprint(...), url_prefix="/webhooks")``. The body is
+    read raw from the WSGI stream, at most ``max_body_size + 1`` bytes.
+    """
+    blueprint = Blueprint(name, __name__)
+    mounts: dict[int, WebhookMount] = {}
+
+    def mount_for(integration: Integration) -> WebhookMount:
+        key = id(integration)
+        if key not in mounts:
+            mounts[key] = WebhookMount(endpoints, lambda: integration.settings.webhooks)
+        return mounts[key]
+
+    @blueprint.post("/<name>")
+    def restate_webhook(name: str) -> Response:
+        integration = _integration()
+        mount = mount_for(integration)
+        endpoint = mount.endpoint(name)
+        if endpoint is None:
+            return _webhook_response(not_found(name, mount.names()))
+        early = endpoint.check_content_length(request.headers.get("content-length"))
+        if early is not None:
+            return _webhook_response(early)
+        if wsgi_body_unbounded(request.environ):
+            return _webhook_response(length_required())
+        body = read_limited(request.stream.read, endpoint.max_body_size)
+        webhook = WebhookRequest(request.method, request.url, list(request.headers.items()), body)
+        return _webhook_response(endpoint.handle(webhook, integration.sync_client()))
+
+    return blueprint
+
+
+def _webhook_response(result: WebhookResponse) -> Response:
+    return Response(result.body, status=result.status, headers=dict(result.headers))
