@@ -5,21 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
-from restate_web.adapters.fastapi import (
-    IdempotencyKey,
-    RestateIngress,
-    get_integration,
-    install,
-)
+from restate_web.adapters.fastapi import IdempotencyKey, RestateIngress, install, webhook_router
 from restate_web.guards import DurableContextOutsideHandler
-from restate_web.webhooks import WebhookRequest
 
 from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
 
 app = FastAPI(title="restate-web checkout (FastAPI)")
 install(app)  # RESTATE_INGRESS_URL etc. from the environment
+# POST /webhooks/stripe: verified, then resolves or rejects the order's awakeable.
+app.include_router(webhook_router({"stripe": stripe_endpoint}), prefix="/webhooks")
 
 
 @app.post("/orders")
@@ -41,19 +37,6 @@ async def get_order(order_id: str, restate: RestateIngress) -> Any:
 @app.get("/stock/{sku}")
 async def get_stock(sku: str, restate: RestateIngress) -> Any:
     return {"sku": sku, "available": await restate.object("Inventory", sku).call("available")}
-
-
-@app.post("/webhooks/stripe")
-async def stripe_webhook(request: Request) -> Response:
-    stripe = stripe_endpoint()
-    too_big = stripe.check_content_length(request.headers.get("content-length"))
-    if too_big is not None:
-        return Response(too_big.body, too_big.status, headers=dict(too_big.headers))
-    webhook = WebhookRequest(
-        request.method, str(request.url), request.headers.raw, await request.body()
-    )
-    result = await stripe.handle_async(webhook, get_integration(request).async_client())
-    return Response(result.body, result.status, headers=dict(result.headers))
 
 
 @app.get("/debug/misuse")

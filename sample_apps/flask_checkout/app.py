@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, jsonify, request
 
-from restate_web.adapters.flask import Restate, idempotency_key_required
+from restate_web.adapters.flask import Restate, idempotency_key_required, webhook_blueprint
 from restate_web.guards import DurableContextOutsideHandler
-from restate_web.webhooks import WebhookRequest
 
 from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
 
 app = Flask(__name__)
 app.config.from_prefixed_env("RESTATE", loads=str)  # RESTATE_INGRESS_URL=... -> RESTATE_INGRESS_URL
 restate = Restate(app)
+# POST /webhooks/stripe: verified, then resolves or rejects the order's awakeable.
+app.register_blueprint(webhook_blueprint({"stripe": stripe_endpoint}), url_prefix="/webhooks")
 
 
 @app.post("/orders")
@@ -36,19 +37,6 @@ def get_order(order_id: str) -> Any:
 @app.get("/stock/<sku>")
 def get_stock(sku: str) -> Any:
     return jsonify(sku=sku, available=restate.client.object("Inventory", sku).call("available"))
-
-
-@app.post("/webhooks/stripe")
-def stripe_webhook() -> Response:
-    stripe = stripe_endpoint()
-    too_big = stripe.check_content_length(request.headers.get("content-length"))
-    if too_big is not None:
-        return Response(too_big.body, too_big.status, headers=dict(too_big.headers))
-    webhook = WebhookRequest(
-        request.method, request.url, list(request.headers.items()), request.get_data()
-    )
-    result = stripe.handle(webhook, restate.integration.sync_client())
-    return Response(result.body, result.status, headers=dict(result.headers))
 
 
 @app.get("/debug/misuse")

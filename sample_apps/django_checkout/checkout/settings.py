@@ -27,4 +27,5 @@ USE_TZ = True
 # One namespaced dict; unset keys fall back to the RESTATE_* environment variables.
 RESTATE = {
     "INGRESS_URL": os.environ.get("RESTATE_INGRESS_URL", "http://localhost:8080"),
+    "WEBHOOKS": {"stripe": "sample_apps.common.web:stripe_endpoint"},
 }

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -6,6 +6,7 @@ urlpatterns = [
     path("orders", views.create_order),
     path("orders/<str:order_id>", views.get_order),
     path("stock/<str:sku>", views.get_stock),
-    path("webhooks/stripe", views.stripe_webhook),
+    # The endpoints named in RESTATE["WEBHOOKS"]: POST /webhooks/stripe
+    path("webhooks/", include("restate_web.adapters.django.urls")),
     path("debug/misuse", views.debug_misuse),
 ]
