@@ -52,6 +52,9 @@ class WebRequestInfo(Protocol):
 _web_request: contextvars.ContextVar[WebRequestInfo | None] = contextvars.ContextVar(
     "restate_web_request", default=None
 )
+web_request_var = _web_request
+"""The context variable behind ``enter_web_request``/``exit_web_request``: adapters ``set`` and
+``reset`` it directly on their per-request hot path (two fewer calls than the functions)."""
 
 
 def current_web_request() -> WebRequestInfo | None:
@@ -190,11 +193,76 @@ def _leak_error(ctx: Any, method: str) -> LeakedContextError:
     )
 
 
+# --- durable steps inside a ctx.run action -----------------------------------------------------
+
+# (context, action name) while a ctx.run action runs; the SDK copies context variables into the
+# action (a task for async actions, an executor thread for sync ones), so this follows it.
+_run_action: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar(
+    "restate_web_run_action", default=None
+)
+# Reading these inside an action is harmless: they are not journal entries.
+_ALLOWED_IN_RUN = frozenset({"key", "request"})
+
+
+def _run_misuse_error(ctx: Any, method: str, action: str) -> Exception:
+    # A TerminalError, so the run fails at once with this message instead of the SDK hanging
+    # until the inactivity timeout and then retrying forever with a journal mismatch (RT0016).
+    from restate.exceptions import TerminalError
+
+    return TerminalError(
+        f"ctx.{method}() was called inside the ctx.run action {action!r} of {_describe(ctx)}. "
+        "A run action executes once and only its result is journaled, so durable steps "
+        "(ctx.sleep, calls, sends, state, awakeables, nested ctx.run) cannot happen inside it. "
+        "Do the durable step before or after ctx.run, and pass what the action needs as "
+        "arguments (ctx.run_typed(name, action, options, *args)).",
+        status_code=500,
+    )
+
+
+def _marking_action(ctx: Any, name: str, action: Any) -> Any:
+    """Wrap a run action so that durable steps on ``ctx`` inside it are recognised."""
+    if not callable(action):
+        return action
+    if inspect.iscoroutinefunction(action):
+
+        @functools.wraps(action)
+        async def async_action(*args: Any, **kwargs: Any) -> Any:
+            token = _run_action.set((ctx, name))
+            try:
+                return await action(*args, **kwargs)
+            finally:
+                _run_action.reset(token)
+
+        return async_action
+
+    @functools.wraps(action)
+    def sync_action(*args: Any, **kwargs: Any) -> Any:
+        token = _run_action.set((ctx, name))
+        try:
+            return action(*args, **kwargs)
+        finally:
+            _run_action.reset(token)
+
+    return sync_action
+
+
+def _marking_run(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def run(self: Any, name: str, action: Any, *args: Any, **kwargs: Any) -> Any:
+        return original(self, name, _marking_action(self, name, action), *args, **kwargs)
+
+    return run
+
+
 def _guarded(method: str, original: Callable[..., Any], owner: Callable[[Any], Any]) -> Any:
     @functools.wraps(original)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if current_restate_context() is not owner(self):
-            raise _leak_error(owner(self), method)
+        ctx = owner(self)
+        if current_restate_context() is not ctx:
+            raise _leak_error(ctx, method)
+        inside = _run_action.get()
+        if inside is not None and inside[0] is ctx and method not in _ALLOWED_IN_RUN:
+            raise _run_misuse_error(ctx, method, inside[1])
         return original(self, *args, **kwargs)
 
     setattr(guarded, _GUARD_MARK, True)
@@ -202,7 +270,10 @@ def _guarded(method: str, original: Callable[..., Any], owner: Callable[[Any], A
 
 
 def install_context_guard() -> bool:
-    """Make leaked Restate contexts raise ``LeakedContextError``. Idempotent.
+    """Make leaked Restate contexts raise ``LeakedContextError``, and durable steps inside a
+    ``ctx.run`` action fail at once with a terminal error that says what to do. Idempotent.
+
+    Call it in your Restate services module too (the web adapters install it in web apps).
 
     Returns False when restate-sdk is not installed (then no context can leak).
     """
@@ -224,7 +295,8 @@ def install_context_guard() -> bool:
                 if original is None or not callable(original):
                     continue
                 _originals.append((cls, name, original))
-                setattr(cls, name, _guarded(name, original, owner))
+                wrapped = _marking_run(original) if name in ("run", "run_typed") else original
+                setattr(cls, name, _guarded(name, wrapped, owner))
         return True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import restate
@@ -22,6 +23,7 @@ from restate import (
 )
 from restate.serde import BytesSerde
 
+from restate_web.guards import install_context_guard
 from restate_web.ingress import AsyncIngressClient, IngressClient, IngressInHandlerError
 
 greeter = restate.Service("Greeter")
@@ -164,4 +166,44 @@ async def awakeable_id(ctx: WorkflowSharedContext) -> str:
     return await ctx.promise("awakeable_id", type_hint=str).value()
 
 
-app = restate.app([greeter, counter, signup, payment])
+# --- misuse the guards turn into clear errors (restate_web.guards.install_context_guard) -------
+
+install_context_guard()
+
+misuse = restate.Service("Misuse")
+
+
+@misuse.handler("sleepInsideRun")
+async def sleep_inside_run(ctx: Context) -> str:
+    """The classic mistake: the parent context used inside a ctx.run action."""
+
+    async def nap() -> str:
+        await ctx.sleep(timedelta(milliseconds=10))
+        return "slept"
+
+    return await ctx.run_typed("nap", nap)
+
+
+@misuse.handler("stateInsideSyncRun")
+async def state_inside_sync_run(ctx: Context) -> str:
+    def read_state() -> str:
+        ctx.request()  # harmless: not a journal entry
+        ctx.service_send(greet, "x")  # a durable step: refused
+        return "sent"
+
+    return await ctx.run_typed("send", read_state)
+
+
+@misuse.handler("plainRun")
+async def plain_run(ctx: Context, value: int) -> int:
+    """The right way still works with the guard installed."""
+
+    def double() -> int:
+        return value * 2
+
+    doubled = await ctx.run_typed("double", double)
+    await ctx.sleep(timedelta(milliseconds=1))
+    return doubled
+
+
+app = restate.app([greeter, counter, signup, payment, misuse])

@@ -22,10 +22,15 @@ from restate import (
     WorkflowSharedContext,
 )
 
+from restate_web.guards import install_context_guard
+
 from .config import payment_deadline_seconds
 from .payments import create_payment_intent
 
 INITIAL_STOCK = 100
+
+# Leaked contexts and durable steps inside ctx.run fail at once with a clear message.
+install_context_guard()
 
 inventory = restate.VirtualObject("Inventory")
 

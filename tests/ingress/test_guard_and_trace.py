@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from restate_web.ingress import AsyncIngressClient, IngressClient, IngressInHandlerError
+from restate_web.ingress import (
+    AsyncIngressClient,
+    IngressClient,
+    IngressInHandlerError,
+    InvocationFailed,
+)
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
@@ -51,3 +56,18 @@ def test_explicit_traceparent_wins(restate):
 
 def test_no_traceparent_without_active_span(restate):
     assert "traceparent" not in restate.service("Greeter").call("headers")
+
+
+@pytest.mark.parametrize("handler", ["sleepInsideRun", "stateInsideSyncRun"])
+def test_durable_step_inside_run_fails_at_once_with_what_to_do(restate, handler):
+    """Without the guard this hangs until the inactivity timeout, then retries forever with a
+    journal mismatch (observed with restate-sdk 1.3 / restate-server 1.7)."""
+    with pytest.raises(InvocationFailed) as caught:
+        restate.service("Misuse").call(handler, timeout=60)
+    message = caught.value.message
+    assert "inside the ctx.run action" in message
+    assert "Do the durable step before or after ctx.run" in message
+
+
+def test_correct_run_use_is_untouched_by_the_guard(restate):
+    assert restate.service("Misuse").call("plainRun", 21) == 42
