@@ -7,6 +7,7 @@ If the server cannot start, every test that needs it FAILS with the reason: noth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -51,6 +52,22 @@ def restate_services(restate_server: RestateServer) -> Iterator[ServiceProcess]:
 @pytest.fixture(scope="session")
 def ingress_url(restate_server: RestateServer, restate_services: ServiceProcess) -> str:
     return restate_server.ingress_url
+
+
+@contextlib.contextmanager
+def own_restate_stack(purpose: str) -> Iterator[RestateServer]:
+    """A restate-server of a test module's own (one it may stop, kill and restart without
+    disturbing the session's) with tests/restate_services.py registered. Fails, never skips."""
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(RestateServer.start())
+            services = stack.enter_context(
+                ServiceProcess.start("tests.restate_services:app", cwd=ROOT)
+            )
+            server.register(services.url)
+        except HarnessError as error:
+            pytest.fail(f"could not start restate-server for {purpose}: {error}", pytrace=False)
+        yield server
 
 
 class LoopThread:

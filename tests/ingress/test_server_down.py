@@ -10,25 +10,16 @@ from collections.abc import Iterator
 import pytest
 
 from restate_web.ingress import IngressUnavailable, RetryPolicy
-from restate_web.testing import HarnessError, RestateServer, ServiceProcess
-from tests.conftest import ROOT
+from restate_web.testing import RestateServer
+from tests.conftest import own_restate_stack
 
 BOUND = RetryPolicy(max_attempts=4, max_duration=3, initial_interval=0.1, max_interval=0.5)
 
 
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[RestateServer]:
-    try:
-        server = RestateServer.start()
-        services = ServiceProcess.start("tests.restate_services:app", cwd=ROOT)
-    except HarnessError as error:
-        pytest.fail(f"could not start restate-server for the outage test: {error}", pytrace=False)
-    try:
-        server.register(services.url)
+    with own_restate_stack("the outage test") as server:
         yield server
-    finally:
-        services.close()
-        server.close()
 
 
 def test_stopped_server_gives_unavailable_within_the_bound_then_recovers(own_server, make_client):

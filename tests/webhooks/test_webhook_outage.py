@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
-from restate_web.testing import HarnessError, RestateServer, ServiceProcess
+from restate_web.testing import RestateServer
 from restate_web.webhooks import (
     ResolveAwakeable,
     StripeVerifier,
@@ -32,7 +32,7 @@ from restate_web.webhooks import (
     WebhookResponse,
     stripe_webhooks,
 )
-from tests.conftest import ROOT, LoopThread
+from tests.conftest import LoopThread, own_restate_stack
 
 SECRET = "whsec_outage_secret"
 URL = "https://shop.example/webhooks/stripe"
@@ -49,17 +49,8 @@ ENDPOINT = WebhookEndpoint(
 
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[RestateServer]:
-    try:
-        server = RestateServer.start()
-        services = ServiceProcess.start("tests.restate_services:app", cwd=ROOT)
-    except HarnessError as error:
-        pytest.fail(f"could not start restate-server for the outage test: {error}", pytrace=False)
-    try:
-        server.register(services.url)
+    with own_restate_stack("the webhook outage tests") as server:
         yield server
-    finally:
-        services.close()
-        server.close()
 
 
 class Delivery:
