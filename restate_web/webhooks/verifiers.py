@@ -118,7 +118,69 @@ class _TimestampWindow:
 # --------------------------------------------------------------------------- Stripe
 
 
-class StripeVerifier(WebhookVerifier):
+class _TimestampedHexVerifier(WebhookVerifier):
+    """One header of ``<ts key>=<unix>`` plus ``<sig key>=<hex>`` entries (Stripe, Paddle):
+    HMAC-SHA256 over ``<timestamp><content separator><body>``; any signature may match any
+    secret (rotation); the timestamp must fall inside the tolerance window."""
+
+    header: ClassVar[str]
+    entry_separator: ClassVar[str]
+    timestamp_key: ClassVar[str]
+    signature_key: ClassVar[str]
+    content_separator: ClassVar[bytes]
+    where_is_the_key: ClassVar[str]
+
+    def __init__(self, secrets: SecretInput, *, tolerance: float | None, now: Clock) -> None:
+        self._keys = secrets_as_bytes(self.provider, secrets)
+        self._macs = tuple(HmacKey(key) for key in self._keys)
+        self._window = _TimestampWindow(tolerance, now)
+
+    def verify(self, request: WebhookRequest) -> None:
+        value = self._single_header(request, self.header)
+        ts_key, sig_key = self.timestamp_key, self.signature_key
+        timestamp_text: str | None = None
+        signatures: list[str] = []
+        for item in value.split(self.entry_separator):
+            key, sep, item_value = item.strip().partition("=")
+            if not sep:
+                raise self._fail("malformed_header", f"{self.header} has an entry without '='.")
+            if key == ts_key:
+                if timestamp_text is not None:
+                    raise self._fail(
+                        "malformed_header", f"{self.header} has more than one {ts_key}=."
+                    )
+                timestamp_text = item_value
+            elif key == sig_key:
+                signatures.append(item_value)
+        if timestamp_text is None:
+            raise self._fail("malformed_header", f"{self.header} has no {ts_key}= timestamp.")
+        timestamp = parse_unix_seconds(timestamp_text)
+        if timestamp is None:
+            raise self._fail(
+                "malformed_header", f"{self.header} {ts_key}= is not a Unix timestamp."
+            )
+        if not signatures:
+            raise self._fail("malformed_header", f"{self.header} has no {sig_key}= signature.")
+        content = timestamp_text.strip().encode("ascii") + self.content_separator + request.body
+        expected = [mac.digest(content) for mac in self._macs]
+        candidates = [decode_signature(s, "hex", _SHA256_SIZE) for s in signatures]
+        if not any_signature_matches(expected, candidates):
+            raise self._fail(
+                "bad_signature",
+                f"no {sig_key} signature matches any configured secret; check "
+                f"{self.where_is_the_key} and that the body is passed unmodified.",
+            )
+        self._window.check(self, timestamp)
+
+    def sign_headers(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+        """The signature header the provider would send for ``body`` (first secret)."""
+        ts = int(self._window.now()) if timestamp is None else timestamp
+        digest = hmac_digest(self._keys[0], str(ts).encode("ascii") + self.content_separator + body)
+        entries = f"{self.timestamp_key}={ts}{self.entry_separator}{self.signature_key}="
+        return {self.header: entries + digest.hex()}
+
+
+class StripeVerifier(_TimestampedHexVerifier):
     """Stripe: ``Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]``.
 
     Signed content is ``f"{t}.{body}"``, HMAC-SHA256 keyed with the whole
@@ -130,51 +192,16 @@ class StripeVerifier(WebhookVerifier):
 
     provider = "stripe"
     header: ClassVar[str] = "Stripe-Signature"
+    entry_separator = ","
+    timestamp_key = "t"
+    signature_key = "v1"
+    content_separator = b"."
+    where_is_the_key = "the endpoint's signing secret (whsec_...)"
 
     def __init__(
         self, secrets: SecretInput, *, tolerance: float | None = 300, now: Clock = time.time
     ) -> None:
-        self._keys = secrets_as_bytes(self.provider, secrets)
-        self._macs = tuple(HmacKey(key) for key in self._keys)
-        self._window = _TimestampWindow(tolerance, now)
-
-    def verify(self, request: WebhookRequest) -> None:
-        value = self._single_header(request, self.header)
-        timestamp_text: str | None = None
-        signatures: list[str] = []
-        for item in value.split(","):
-            key, sep, item_value = item.strip().partition("=")
-            if not sep:
-                raise self._fail("malformed_header", f"{self.header} has an entry without '='.")
-            if key == "t":
-                if timestamp_text is not None:
-                    raise self._fail("malformed_header", f"{self.header} has more than one t=.")
-                timestamp_text = item_value
-            elif key == "v1":
-                signatures.append(item_value)
-        if timestamp_text is None:
-            raise self._fail("malformed_header", f"{self.header} has no t= timestamp.")
-        timestamp = parse_unix_seconds(timestamp_text)
-        if timestamp is None:
-            raise self._fail("malformed_header", f"{self.header} t= is not a Unix timestamp.")
-        if not signatures:
-            raise self._fail("malformed_header", f"{self.header} has no v1= signature.")
-        content = timestamp_text.strip().encode("ascii") + b"." + request.body
-        expected = [mac.digest(content) for mac in self._macs]
-        candidates = [decode_signature(s, "hex", _SHA256_SIZE) for s in signatures]
-        if not any_signature_matches(expected, candidates):
-            raise self._fail(
-                "bad_signature",
-                "no v1 signature matches any configured secret; check the endpoint's "
-                "signing secret (whsec_...) and that the body is passed unmodified.",
-            )
-        self._window.check(self, timestamp)
-
-    def sign_headers(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
-        """The ``Stripe-Signature`` header Stripe would send for ``body`` (first secret)."""
-        ts = int(self._window.now()) if timestamp is None else timestamp
-        digest = hmac_digest(self._keys[0], f"{ts}.".encode("ascii") + body)
-        return {self.header: f"t={ts},v1={digest.hex()}"}
+        super().__init__(secrets, tolerance=tolerance, now=now)
 
 
 # ------------------------------------------------------------ Standard Webhooks / Svix
@@ -408,7 +435,7 @@ class AdyenVerifier(WebhookVerifier):
 # --------------------------------------------------------------------------- Paddle
 
 
-class PaddleVerifier(WebhookVerifier):
+class PaddleVerifier(_TimestampedHexVerifier):
     """Paddle Billing: ``Paddle-Signature: ts=<unix>;h1=<hex>[;h1=<hex>...]``.
 
     Signed content is ``f"{ts}:{body}"``, HMAC-SHA256 keyed with the whole
@@ -418,51 +445,16 @@ class PaddleVerifier(WebhookVerifier):
 
     provider = "paddle"
     header: ClassVar[str] = "Paddle-Signature"
+    entry_separator = ";"
+    timestamp_key = "ts"
+    signature_key = "h1"
+    content_separator = b":"
+    where_is_the_key = "the notification destination's secret key"
 
     def __init__(
         self, secrets: SecretInput, *, tolerance: float | None = 5, now: Clock = time.time
     ) -> None:
-        self._keys = secrets_as_bytes(self.provider, secrets)
-        self._macs = tuple(HmacKey(key) for key in self._keys)
-        self._window = _TimestampWindow(tolerance, now)
-
-    def verify(self, request: WebhookRequest) -> None:
-        value = self._single_header(request, self.header)
-        timestamp_text: str | None = None
-        signatures: list[str] = []
-        for item in value.split(";"):
-            key, sep, item_value = item.strip().partition("=")
-            if not sep:
-                raise self._fail("malformed_header", f"{self.header} has an entry without '='.")
-            if key == "ts":
-                if timestamp_text is not None:
-                    raise self._fail("malformed_header", f"{self.header} has more than one ts=.")
-                timestamp_text = item_value
-            elif key == "h1":
-                signatures.append(item_value)
-        if timestamp_text is None:
-            raise self._fail("malformed_header", f"{self.header} has no ts= timestamp.")
-        timestamp = parse_unix_seconds(timestamp_text)
-        if timestamp is None:
-            raise self._fail("malformed_header", f"{self.header} ts= is not a Unix timestamp.")
-        if not signatures:
-            raise self._fail("malformed_header", f"{self.header} has no h1= signature.")
-        content = timestamp_text.strip().encode("ascii") + b":" + request.body
-        expected = [hmac_digest(key, content) for key in self._keys]
-        candidates = [decode_signature(s, "hex", _SHA256_SIZE) for s in signatures]
-        if not any_signature_matches(expected, candidates):
-            raise self._fail(
-                "bad_signature",
-                "no h1 signature matches any configured secret; check the notification "
-                "destination's secret key and that the body is passed unmodified.",
-            )
-        self._window.check(self, timestamp)
-
-    def sign_headers(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
-        """The ``Paddle-Signature`` header Paddle would send for ``body`` (first secret)."""
-        ts = int(self._window.now()) if timestamp is None else timestamp
-        digest = hmac_digest(self._keys[0], f"{ts}:".encode("ascii") + body)
-        return {self.header: f"ts={ts};h1={digest.hex()}"}
+        super().__init__(secrets, tolerance=tolerance, now=now)
 
 
 # --------------------------------------------------------- generic HMAC over the body
