@@ -1,0 +1,177 @@
+"""The ceiling: raw restate-server ingress throughput on this machine, and our clients' share.
+
+Bench/echo is called as fast as this machine allows by a minimal HTTP/1.1 client (hand-written
+on asyncio streams, keep-alive, no parsing beyond Content-Length) in 1 or 2 processes with many
+connections; the best setting is the ceiling. In the same run, on the same server, interleaved
+with it, AsyncIngressClient, IngressClient and raw httpx call the same handler, and their
+throughput is given as a share of the ceiling. The load generator shares the 2 cores with
+restate-server and the SDK service: the ceiling is what a near-free client gets, not what the
+server could do alone. Run: .venv/bin/python -m bench.ceiling
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from bench._common import bench_stack, print_table
+from restate_web.ingress import AsyncIngressClient, IngressClient
+
+SETTINGS = [(1, 64), (2, 64), (2, 128)]  # (processes, connections per process)
+
+
+def _raw_worker(port: int, connections: int, seconds: float) -> int:
+    """One load-generating process: ``connections`` keep-alive connections, loop until time."""
+
+    async def connection(deadline: float) -> int:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        body = b"1"
+        request = (
+            b"POST /Bench/echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        done = 0
+        try:
+            while time.monotonic() < deadline:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(head.decode(errors="replace"))
+                done += 1
+        finally:
+            writer.close()
+        return done
+
+    async def main() -> int:
+        deadline = time.monotonic() + seconds
+        return sum(await asyncio.gather(*(connection(deadline) for _ in range(connections))))
+
+    return asyncio.run(main())
+
+
+def raw_rate(pool: Any, port: int, processes: int, connections: int, seconds: float) -> float:
+    counts = pool.starmap(_raw_worker, [(port, connections, seconds)] * processes)
+    return sum(counts) / seconds
+
+
+def _timed_async(make: Callable[[float], Coroutine[Any, Any, int]], seconds: float) -> float:
+    started = time.monotonic()
+    count = asyncio.run(make(started + seconds))
+    return count / (time.monotonic() - started)
+
+
+def ours_async(url: str, concurrency: int, seconds: float) -> float:
+    async def go(deadline: float) -> int:
+        async with AsyncIngressClient(url) as client:
+            svc = client.service("Bench")
+
+            async def worker() -> int:
+                done = 0
+                while time.monotonic() < deadline:
+                    await svc.call("echo", done)
+                    done += 1
+                return done
+
+            return sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
+
+    return _timed_async(go, seconds)
+
+
+def httpx_async(url: str, concurrency: int, seconds: float) -> float:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def go(deadline: float) -> int:
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=None) as client:
+
+            async def worker() -> int:
+                done = 0
+                while time.monotonic() < deadline:
+                    (await client.post("/Bench/echo", json=done)).json()
+                    done += 1
+                return done
+
+            return sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
+
+    return _timed_async(go, seconds)
+
+
+def ours_sync(url: str, threads: int, seconds: float) -> float:
+    with IngressClient(url) as client:
+        svc = client.service("Bench")
+        deadline = time.monotonic() + seconds
+
+        def worker(_: int) -> int:
+            done = 0
+            while time.monotonic() < deadline:
+                svc.call("echo", done)
+                done += 1
+            return done
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(threads) as pool:
+            count = sum(pool.map(worker, range(threads)))
+        return count / (time.monotonic() - started)
+
+
+def measure(url: str, port: int, seconds: float, repeats: int) -> list[list[object]]:
+    results: dict[str, list[float]] = {}
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(max(p for p, _ in SETTINGS)) as pool:
+        raw_rate(pool, port, 1, 4, 0.5)  # warm the worker processes and the server
+        for _ in range(repeats):
+            for processes, connections in SETTINGS:
+                name = f"raw HTTP/1.1, {processes} proc x {connections} conn"
+                rate = raw_rate(pool, port, processes, connections, seconds)
+                results.setdefault(name, []).append(rate)
+            for name, run in [
+                ("AsyncIngressClient, 64 concurrent", lambda: ours_async(url, 64, seconds)),
+                ("raw httpx async, 64 concurrent", lambda: httpx_async(url, 64, seconds)),
+                ("IngressClient, 32 threads", lambda: ours_sync(url, 32, seconds)),
+            ]:
+                results.setdefault(name, []).append(run())
+    medians = {name: statistics.median(rates) for name, rates in results.items()}
+    ceiling_name = max(
+        (n for n in medians if n.startswith("raw HTTP/1.1")), key=medians.__getitem__
+    )
+    ceiling = medians[ceiling_name]
+    rows: list[list[object]] = []
+    for name, rate in medians.items():
+        role = "ceiling (best raw setting)" if name == ceiling_name else ""
+        rows.append([name, f"{rate:.0f}", f"{rate / ceiling:.0%}", role])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
+    args = parser.parse_args(argv)
+    with bench_stack() as server:
+        with IngressClient(server.ingress_url) as warm:
+            for i in range(50):
+                warm.service("Bench").call("echo", i)
+        rows = measure(server.ingress_url, server.ingress_port, args.seconds, args.repeats)
+    return print_table(
+        f"Ceiling: raw restate-server ingress throughput (Bench/echo, calls/s), same server, "
+        f"{args.seconds:.0f} s per measurement, median of {args.repeats} interleaved rounds",
+        ["client", "calls/s", "share of ceiling", "note"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
