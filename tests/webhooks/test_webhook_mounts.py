@@ -54,6 +54,8 @@ def stack() -> Iterator[Stack]:
             "RESTATE_INGRESS_URL": server.ingress_url,
             "TEST_STRIPE_SECRET": STRIPE_SECRET,
             "TEST_CALLBACK_SECRET": CALLBACK_SECRET,
+            # Explicit: the test process may carry another project's DJANGO_SETTINGS_MODULE.
+            "DJANGO_SETTINGS_MODULE": "tests.webhooks.mount_apps.django_site.settings",
         }
         apps = {}
         for name, (kind, target) in TARGETS.items():
