@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> str:
         try:
             text = run_bench(module_name, bench_argv)
         except Exception as error:  # one broken benchmark must not hide the others
-            rows.append([section, f"FAILED: {type(error).__name__}: {error}", "", "", ""])
+            rows.append([section, f"FAILED: {type(error).__name__}: {error}"[:160], "", "", ""])
             continue
         rows.extend(rows_of(section, text))
     print()
