@@ -49,30 +49,65 @@ class WebRequestInfo(Protocol):
     def view_name(self) -> str | None: ...
 
 
-_web_request: contextvars.ContextVar[WebRequestInfo | None] = contextvars.ContextVar(
+class WebRequestKind(Protocol):
+    """One per adapter: describes the web requests it marks with a ``WebRequestMark``."""
+
+    def describe(self, mark: WebRequestMark) -> WebRequestInfo: ...
+
+
+WebRequestMark = tuple[Any, ...]
+"""A cheap per-request marker: a tuple whose first item is the ``WebRequestKind`` that made it
+(the rest is the adapter's). Building a ``WebRequestInfo`` for every request would cost more than
+the rest of an adapter's work; a mark is described only when someone asks."""
+
+_Marker = WebRequestInfo | WebRequestMark
+
+_web_request: contextvars.ContextVar[_Marker | None] = contextvars.ContextVar(
     "restate_web_request", default=None
 )
 web_request_var = _web_request
-"""The context variable behind ``enter_web_request``/``exit_web_request``: adapters ``set`` and
-``reset`` it directly on their per-request hot path (two fewer calls than the functions)."""
+"""The context variable behind ``enter_web_request``/``exit_web_request``. Adapters ``set`` it
+to a ``WebRequestMark`` and ``reset`` it directly on their per-request hot path."""
+
+_probes: list[Callable[[], WebRequestInfo | None]] = []
+
+
+def register_web_request_probe(probe: Callable[[], WebRequestInfo | None]) -> None:
+    """Let ``current_web_request`` ask ``probe`` when no adapter marked the context.
+
+    For frameworks that keep their own per-request context (Flask): the adapter then need not
+    mark every request. Idempotent.
+    """
+    if probe not in _probes:
+        _probes.append(probe)
 
 
 def current_web_request() -> WebRequestInfo | None:
-    """The web request being handled (set by the adapters), or None."""
-    return _web_request.get()
+    """The web request being handled (marked by the adapters), or None."""
+    value = _web_request.get()
+    if value is None:
+        for probe in _probes:
+            info = probe()
+            if info is not None:
+                return info
+        return None
+    if isinstance(value, tuple):
+        kind: WebRequestKind = value[0]
+        return kind.describe(value)
+    return value
 
 
-def enter_web_request(info: WebRequestInfo) -> contextvars.Token[WebRequestInfo | None]:
+def enter_web_request(info: _Marker) -> contextvars.Token[_Marker | None]:
     """Mark the current context as handling ``info``; pass the token to ``exit_web_request``."""
     return _web_request.set(info)
 
 
-def exit_web_request(token: contextvars.Token[WebRequestInfo | None]) -> None:
+def exit_web_request(token: contextvars.Token[_Marker | None]) -> None:
     _web_request.reset(token)
 
 
 def _where() -> str:
-    request = _web_request.get()
+    request = current_web_request()
     if request is not None:
         view = request.view_name() or "(unknown view)"
         return (

@@ -34,6 +34,7 @@ from ._idempotency import (
     malformed_problem,
     missing_problem,
     parse_idempotency_key,
+    parse_key,
 )
 from ._settings import RestateSettings, load_settings
 
@@ -283,6 +284,11 @@ class Integration:
 
     def __init__(self, settings: RestateSettings | Mapping[str, Any] | None = None) -> None:
         self.settings = load_settings(settings)
+        # What every request needs, computed once per app (the adapters' hot path reads these).
+        self.key_header = self.settings.idempotency_header
+        self.key_max_length = self.settings.idempotency_key_max_length
+        self.key_header_asgi = self.settings.header_lower.encode("latin-1")
+        self.key_environ_key = self.settings.header_environ_key
         self._sync: IngressClient | None = None
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
@@ -341,13 +347,17 @@ class Integration:
         """The request's idempotency key (None when absent) or the Problem to answer with."""
         if not values:
             return None
-        settings = self.settings
         try:
             return parse_idempotency_key(
-                values,
-                header=settings.idempotency_header,
-                max_length=settings.idempotency_key_max_length,
+                values, header=self.key_header, max_length=self.key_max_length
             )
+        except MalformedIdempotencyKey as error:
+            return malformed_problem(error)
+
+    def read_one_key(self, value: str) -> str | Problem | None:
+        """``read_key`` of a request with exactly one header line."""
+        try:
+            return parse_key(value, self.key_header, self.key_max_length)
         except MalformedIdempotencyKey as error:
             return malformed_problem(error)
 

@@ -32,6 +32,8 @@ class MalformedIdempotencyKey(ValueError):
 
 
 _SF_STRING_RE = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+# The same without escapes: one character class, several times faster than the alternation.
+_PLAIN_SF_RE = re.compile(r'"[\x20\x21\x23-\x5b\x5d-\x7e]*"')
 _UNESCAPE_RE = re.compile(r"\\([\"\\])")
 
 
@@ -42,27 +44,38 @@ def parse_idempotency_key(values: Sequence[str], *, header: str, max_length: int
     characters, or a key longer than ``max_length``.
     """
     if len(values) == 1:
-        value = values[0].strip(" \t")
-        if not value:
-            return None
-    else:
-        present = [v for v in values if v.strip(" \t")]
-        if not present:
-            return None
-        if len(present) > 1:
-            raise MalformedIdempotencyKey(
-                f"the request has {len(present)} {header} headers; send one"
-            )
-        value = present[0].strip(" \t")
-    match = _SF_STRING_RE.fullmatch(value)
-    if match is not None:
-        key = match.group(1)
-        if "\\" in key:
-            key = _UNESCAPE_RE.sub(r"\1", key)
-    elif _BARE_RE.fullmatch(value):
+        return parse_key(values[0], header, max_length)
+    present = [v for v in values if v.strip(" \t")]
+    if not present:
+        return None
+    if len(present) > 1:
+        raise MalformedIdempotencyKey(f"the request has {len(present)} {header} headers; send one")
+    return parse_key(present[0], header, max_length)
+
+
+def parse_key(value: str, header: str, max_length: int) -> str | None:
+    """``parse_idempotency_key`` of a request with one ``header`` line (the adapters' hot path).
+
+    Every request with the header pays for this, so the usual shapes (a quoted string without
+    escapes, a bare token) are recognised by one simple regex each before anything else is tried.
+    """
+    if _PLAIN_SF_RE.fullmatch(value) is not None:
+        key = value[1:-1]
+    elif _BARE_RE.fullmatch(value) is not None:
         key = value
     else:
-        _diagnose(value, header)
+        value = value.strip(" \t")
+        match = _SF_STRING_RE.fullmatch(value)
+        if match is not None:
+            key = match.group(1)
+            if "\\" in key:
+                key = _UNESCAPE_RE.sub(r"\1", key)
+        elif not value:
+            return None
+        elif _BARE_RE.fullmatch(value):
+            key = value
+        else:
+            _diagnose(value, header)
     if not key:
         return None
     if len(key) > max_length:

@@ -29,11 +29,18 @@ from starlette.requests import HTTPConnection, Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
 from .. import guards  # noqa: E402
+from ..guards import web_request_var as _web_request  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
 from ..webhooks import WebhookRequest  # noqa: E402
 from ..webhooks.pipeline import WebhookResponse  # noqa: E402
 from ._core import Integration, RequestBinding, RequestState, callable_name  # noqa: E402
-from ._idempotency import Problem  # noqa: E402
+from ._idempotency import (  # noqa: E402
+    MalformedIdempotencyKey,
+    Problem,
+    malformed_problem,
+    parse_idempotency_key,
+    parse_key,
+)
 from ._settings import RestateSettings  # noqa: E402
 from ._webhooks import (  # noqa: E402
     EndpointSpec,
@@ -106,6 +113,10 @@ def _path(scope: Scope) -> str:
     return root + path if root and not path.startswith(root) else path
 
 
+_STATE = "restate_web.request"
+"""The scope key of a request's ``_AsgiRequest`` (made when first asked for)."""
+
+
 class _AsgiRequest(RequestState):
     __slots__ = ("scope",)
     framework = "FastAPI"
@@ -134,6 +145,25 @@ class _AsgiRequest(RequestState):
         )
 
 
+class _AsgiKind:
+    """Describes the requests ``RestateMiddleware`` marks: ``(_KIND, integration, key, scope)``.
+
+    The mark is a tuple (the cheapest object to make for every request); the ``_AsgiRequest``
+    with the request's binding is made when a dependency or a guard first asks, and kept in
+    the scope.
+    """
+
+    def describe(self, mark: guards.WebRequestMark) -> _AsgiRequest:
+        scope: Scope = mark[3]
+        state = scope.get(_STATE)
+        if not isinstance(state, _AsgiRequest):
+            state = scope[_STATE] = _AsgiRequest(mark[1], mark[2], scope)
+        return state
+
+
+_KIND = _AsgiKind()
+
+
 class RestateMiddleware:
     """Pure ASGI middleware: reads the idempotency header of every HTTP request.
 
@@ -144,29 +174,41 @@ class RestateMiddleware:
     def __init__(self, app: ASGIApp, integration: Integration) -> None:
         self.app = app
         self.integration = integration
-        self._header = integration.settings.header_lower.encode("latin-1")
+        self._header = integration.key_header_asgi
+        self._key_header = integration.key_header
+        self._max_length = integration.key_max_length
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Every request's hot path: nothing looked up that can be known once per app, no call
+        # but the key's parser, the guards' context variable set to a tuple and reset directly.
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header = self._header
-        key = values = None
+        raw = key = None
+        several = False
         for name, value in scope["headers"]:
             if name == header:
-                if values is None:
-                    values = []
-                values.append(value.decode("latin-1"))
-        if values is not None:
-            key = self.integration.read_key(values)
-            if isinstance(key, Problem):
-                await _send_problem(send, key)
+                several = raw is not None
+                raw = value
+        if raw is not None:
+            try:
+                if several:
+                    key = parse_idempotency_key(
+                        [v.decode("latin-1") for n, v in scope["headers"] if n == header],
+                        header=self._key_header,
+                        max_length=self._max_length,
+                    )
+                else:
+                    key = parse_key(raw.decode("latin-1"), self._key_header, self._max_length)
+            except MalformedIdempotencyKey as error:
+                await _send_problem(send, malformed_problem(error))
                 return
-        token = guards.enter_web_request(_AsgiRequest(self.integration, key, scope))
+        token = _web_request.set((_KIND, self.integration, key, scope))
         try:
             await self.app(scope, receive, send)
         finally:
-            guards.exit_web_request(token)
+            _web_request.reset(token)
 
 
 def install(app: Any, settings: RestateSettings | Mapping[str, Any] | None = None) -> Integration:
@@ -219,12 +261,13 @@ def get_integration(app_or_connection: Any) -> Integration:
 
 def binding_of(connection: HTTPConnection | None = None) -> RequestBinding:
     """The ``RequestBinding`` of the request being handled (``RestateMiddleware`` marks it)."""
-    state = guards.current_web_request()
-    if not isinstance(state, _AsgiRequest):
+    mark = _web_request.get()
+    if not isinstance(mark, tuple) or mark[0] is not _KIND:
         raise RuntimeError(
             "no Restate binding for this request: call "
             "restate_web.adapters.fastapi.install(app) (it adds RestateMiddleware)"
         )
+    state: _AsgiRequest = _KIND.describe(mark)
     return state.binding()
 
 

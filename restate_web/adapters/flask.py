@@ -43,7 +43,12 @@ from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
 from ..webhooks import WebhookRequest  # noqa: E402
 from ..webhooks.pipeline import WebhookResponse  # noqa: E402
 from ._core import Integration, RequestBinding, RequestState, callable_name  # noqa: E402
-from ._idempotency import Problem  # noqa: E402
+from ._idempotency import (  # noqa: E402
+    MalformedIdempotencyKey,
+    Problem,
+    malformed_problem,
+    parse_key,
+)
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
 from ._webhooks import (  # noqa: E402
     EndpointSpec,
@@ -81,9 +86,34 @@ def _integration() -> Integration:
     return integration
 
 
+_MARK = "restate_web.key"
+"""The environ key ``RestateWSGIMiddleware`` sets on every request: ``(integration, key)``."""
+_STATE = "restate_web.request"
+"""The environ key of the request's ``_WsgiRequest`` (made when first asked for)."""
+
+
+def _state() -> _WsgiRequest | None:
+    """The current request's state, when ``RestateWSGIMiddleware`` saw the request.
+
+    Flask's own request context marks the request for the guards (see ``_probe``): the
+    middleware only leaves the key in the environ, and the rest is made on first use.
+    """
+    if not has_request_context():
+        return None
+    environ = request.environ
+    state = environ.get(_STATE)
+    if isinstance(state, _WsgiRequest):
+        return state
+    mark = environ.get(_MARK)
+    if mark is None:
+        return None
+    state = environ[_STATE] = _WsgiRequest(mark[0], mark[1], environ)
+    return state
+
+
 def _binding() -> RequestBinding | None:
-    state = guards.current_web_request()
-    return state.binding() if isinstance(state, _WsgiRequest) else None
+    state = _state()
+    return None if state is None else state.binding()
 
 
 def _view_name() -> str | None:
@@ -138,26 +168,38 @@ class RestateWSGIMiddleware:
     def __init__(self, wsgi_app: Any, integration: Integration) -> None:
         self.wsgi_app = wsgi_app
         self.integration = integration
-        self._environ_key = integration.settings.header_environ_key
+        self._environ_key = integration.key_environ_key
+        self._key_header = integration.key_header
+        self._max_length = integration.key_max_length
+        self._no_key = (integration, None)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        # Every request's hot path: no settings looked up, no context variable (the guards ask
+        # Flask's request context), one tuple at most.
         raw = environ.get(self._environ_key)
-        key: str | None = None
-        if raw is not None:
-            found = self.integration.read_key((raw,))
-            if isinstance(found, Problem):
+        if raw is None:
+            environ[_MARK] = self._no_key
+        else:
+            try:
+                key = parse_key(raw, self._key_header, self._max_length)
+            except MalformedIdempotencyKey as error:
+                found = malformed_problem(error)
                 body = found.body()
                 start_response(
                     f"{found.status} {HTTPStatus(found.status).phrase}",
                     [*found.headers(), ("content-length", str(len(body)))],
                 )
                 return [body]
-            key = found
-        token = guards.enter_web_request(_WsgiRequest(self.integration, key, environ))
-        try:
-            return self.wsgi_app(environ, start_response)
-        finally:
-            guards.exit_web_request(token)
+            environ[_MARK] = (self.integration, key)
+        return self.wsgi_app(environ, start_response)
+
+
+def _probe() -> _WsgiRequest | None:
+    """The guards' view of the current Flask request (registered below)."""
+    return _state()
+
+
+guards.register_web_request_probe(_probe)
 
 
 class Restate:

@@ -9,9 +9,10 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 
-from ... import guards
-from .._core import RequestBinding, RequestState, callable_name
-from .._idempotency import Problem
+from ...guards import web_request_var as _web_request
+from .._core import Integration, RequestBinding, callable_name
+from .._idempotency import MalformedIdempotencyKey, malformed_problem, parse_key
+from . import _runtime
 from ._runtime import get_integration, problem_response
 
 _CLIENT_HINT = "request.restate"
@@ -19,7 +20,11 @@ _CLIENT_HINT = "request.restate"
 
 def user_principal(request: HttpRequest) -> str | None:
     """The authenticated ``request.user`` as ``app_label.model:pk``, or None."""
-    user = getattr(request, "user", None)
+    # request.user is an instance attribute (AuthenticationMiddleware sets it): look there first,
+    # so that a project without authentication does not pay for an AttributeError per request.
+    user = request.__dict__.get("user")
+    if user is None and hasattr(type(request), "user"):
+        user = getattr(request, "user", None)
     return _principal_of(user)
 
 
@@ -47,35 +52,66 @@ def _client_for(binding: RequestBinding) -> Any:
     return integration.async_client().with_binding(binding)
 
 
-class DjangoRequest(RequestState):
-    """The per-request state; ``request.restate`` resolves the client from it on first use."""
+_UNSET: Any = object()
 
-    __slots__ = ("request",)
+
+class DjangoRequest:
+    """``request.restate``: the per-request state, and the request-bound client it forwards to.
+
+    One object per request (it is also the guards' web-request mark): the ``RequestBinding``
+    is made when a view first uses the client, and the client then. In a sync view an
+    ``IngressClient``, in an async view the ``AsyncIngressClient`` of the running event loop;
+    attribute access is forwarded to it. Its own attributes start with ``_rw_`` so that they
+    never hide the client's.
+    """
+
+    __slots__ = (
+        "_rw_binding",
+        "_rw_client",
+        "_rw_integration",
+        "_rw_key",
+        "_rw_principal",
+        "_rw_request",
+    )
     framework = "Django"
     client_hint = _CLIENT_HINT
 
-    def __init__(self, integration: Any, key: str | None, request: HttpRequest) -> None:
-        super().__init__(integration, key)
-        self.request = request
+    def __init__(self, integration: Integration, key: str | None, request: HttpRequest) -> None:
+        self._rw_integration = integration
+        self._rw_key = key
+        self._rw_request = request
+        self._rw_binding: RequestBinding | None = None
+        self._rw_client: Any = None
+        self._rw_principal: Any = _UNSET
+
+    @property
+    def incoming_key(self) -> str | None:
+        return self._rw_key
 
     def view_name(self) -> str | None:
-        return _view_name(self.request)
+        return _view_name(self._rw_request)
 
-    def make_binding(self) -> RequestBinding:
-        request = self.request
+    def _rw_get_binding(self) -> RequestBinding:
+        binding = self._rw_binding
+        if binding is None:
+            binding = self._rw_binding = self._rw_make_binding()
+        return binding
+
+    def _rw_make_binding(self) -> RequestBinding:
+        request = self._rw_request
         meta = request.META
-        principal = self.integration.settings.principal
+        principal = self._rw_integration.settings.principal
 
         def get_header(name: str) -> str | None:
             value = meta.get("HTTP_" + name.upper().replace("-", "_"))
             return None if value is None else str(value)
 
-        return RequestBinding(
-            self.integration,
+        binding = RequestBinding(
+            self._rw_integration,
             framework=self.framework,
             method=request.method or "GET",
             path=request.path,
-            incoming_key=self.incoming_key,
+            incoming_key=self._rw_key,
             get_header=get_header,
             principal=(
                 (lambda: principal(request))
@@ -85,40 +121,40 @@ class DjangoRequest(RequestState):
             view_name=self.view_name,
             client_hint=self.client_hint,
         )
+        if self._rw_principal is not _UNSET:
+            binding.set_principal(self._rw_principal)
+        return binding
 
-
-class LazyClient:
-    """``request.restate``: the request-bound client, made when a view first uses it.
-
-    In a sync view an ``IngressClient``, in an async view the ``AsyncIngressClient`` of the
-    running event loop; attribute access is forwarded to it.
-    """
-
-    __slots__ = ("_client", "_state")
-
-    def __init__(self, state: DjangoRequest) -> None:
-        self._state = state
-        self._client: Any = None
+    def _rw_set_principal(self, value: Any) -> None:
+        """The principal read when the view was resolved (applied when the binding is made)."""
+        if self._rw_binding is not None:
+            self._rw_binding.set_principal(value)
+        else:
+            self._rw_principal = value
 
     def __getattr__(self, name: str) -> Any:
-        client = self._client
+        client = self._rw_client
         if client is None:
-            client = self._client = _client_for(self._state.binding())
+            client = self._rw_client = _client_for(self._rw_get_binding())
         return getattr(client, name)
 
     def __repr__(self) -> str:
-        return f"<request.restate for {self._state.request!r}>"
+        return f"<request.restate for {self._rw_request!r}>"
+
+
+LazyClient = DjangoRequest
+"""``request.restate``'s type (its former name)."""
 
 
 def binding_of(request: HttpRequest) -> RequestBinding:
     """The request's ``RequestBinding``."""
-    state = getattr(request, "_restate_state", None)
+    state = request.__dict__.get("restate")
     if not isinstance(state, DjangoRequest):
         raise RuntimeError(
             "no Restate binding on this request: add "
             "'restate_web.adapters.django.middleware.RestateMiddleware' to MIDDLEWARE"
         )
-    return state.binding()
+    return state._rw_get_binding()
 
 
 class RestateMiddleware:
@@ -141,66 +177,65 @@ class RestateMiddleware:
             self.process_view = self._process_view_async  # type: ignore[method-assign]
 
     def _begin(self, request: HttpRequest) -> DjangoRequest | HttpResponse:
-        integration = get_integration()
-        raw = request.META.get(integration.settings.header_environ_key)
+        integration = _runtime._integration or get_integration()
+        raw = request.META.get(integration.key_environ_key)
         key: str | None = None
         if raw is not None:
-            found = integration.read_key((raw,))
-            if isinstance(found, Problem):
-                return problem_response(found)
-            key = found
-        state = DjangoRequest(integration, key, request)
-        request._restate_state = state
-        request.restate = LazyClient(state)
+            try:
+                key = parse_key(raw, integration.key_header, integration.key_max_length)
+            except MalformedIdempotencyKey as error:
+                return problem_response(malformed_problem(error))
+        state = request.restate = DjangoRequest(integration, key, request)
         return state
 
     def __call__(self, request: HttpRequest) -> Any:
+        # Every request's hot path (sync): the header parsed, one object made, the guards'
+        # context variable set and reset directly.
         if self.is_async:
             return self.__acall__(request)
         state = self._begin(request)
-        if isinstance(state, HttpResponse):
+        if type(state) is not DjangoRequest:
             return state
-        token = guards.enter_web_request(state)
+        token = _web_request.set(state)
         try:
             return self.get_response(request)
         finally:
-            guards.exit_web_request(token)
+            _web_request.reset(token)
 
     async def __acall__(self, request: HttpRequest) -> Any:
         state = self._begin(request)
-        if isinstance(state, HttpResponse):
+        if type(state) is not DjangoRequest:
             return state
-        token = guards.enter_web_request(state)
+        token = _web_request.set(state)
         try:
             response: Awaitable[Any] = self.get_response(request)
             return await response
         finally:
-            guards.exit_web_request(token)
+            _web_request.reset(token)
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
-        state = getattr(request, "_restate_state", None)
-        if state is not None and state.incoming_key is not None:
+        state = request.__dict__.get("restate")
+        if type(state) is DjangoRequest and state._rw_key is not None:
             # Resolve the principal now, in sync code: an async view may not touch the ORM.
-            settings = state.integration.settings
-            if settings.principal is not None:
-                state.binding().set_principal(settings.principal(request))
-            else:
-                state.binding().set_principal(user_principal(request))
+            principal = state._rw_integration.settings.principal
+            state._rw_set_principal(
+                principal(request) if principal is not None else user_principal(request)
+            )
         return None
 
     async def _process_view_async(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
-        state = getattr(request, "_restate_state", None)
-        if state is not None and state.incoming_key is not None:
-            settings = state.integration.settings
-            if settings.principal is not None:
-                value = await sync_to_async(settings.principal)(request)
+        state = request.__dict__.get("restate")
+        if type(state) is DjangoRequest and state._rw_key is not None:
+            principal = state._rw_integration.settings.principal
+            if principal is not None:
+                value = await sync_to_async(principal)(request)
             elif hasattr(request, "auser"):
                 value = _principal_of(await request.auser())
             else:
                 value = await sync_to_async(user_principal)(request)
-            state.binding().set_principal(value)
+            state._rw_set_principal(value)
         return None
