@@ -25,7 +25,7 @@ import httpx
 
 from .. import guards
 from ..ingress import AsyncIngressClient, IngressClient, Target
-from ..ingress._clients import DEFAULT_LIMITS
+from ..ingress._clients import DEFAULT_ASYNC_LIMITS
 from ._idempotency import (
     KeyScope,
     MalformedIdempotencyKey,
@@ -323,7 +323,7 @@ class Integration:
         if self._ssl is None:
             # Building an SSL context costs milliseconds; every per-loop client shares one.
             self._ssl = httpx.create_ssl_context()
-        transport = httpx.AsyncHTTPTransport(verify=self._ssl, limits=DEFAULT_LIMITS)
+        transport = httpx.AsyncHTTPTransport(verify=self._ssl, limits=DEFAULT_ASYNC_LIMITS)
         return AsyncIngressClient(
             self.settings.ingress_url, transport=transport, **self._client_kwargs()
         )

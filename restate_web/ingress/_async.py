@@ -12,7 +12,7 @@ import httpx
 import tenacity
 
 from . import _core
-from ._clients import DEFAULT_LIMITS, BaseClient
+from ._clients import DEFAULT_ASYNC_LIMITS, BaseClient
 from ._core import UNSET, Operation, RetryPolicy
 from ._errors import IngressError
 from ._handles import (
@@ -51,7 +51,7 @@ class AsyncIngressClient(BaseClient):
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = UNSET,
         retry: RetryPolicy | bool | None = True,
-        limits: httpx.Limits = DEFAULT_LIMITS,
+        limits: httpx.Limits = DEFAULT_ASYNC_LIMITS,
         auto_idempotency_keys: bool = False,
         http2: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
