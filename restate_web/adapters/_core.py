@@ -172,6 +172,16 @@ class RequestBinding:
         return f"<RequestBinding {self.method} {self.path} key={self.incoming_key!r}>"
 
 
+def environ_header_getter(environ: Mapping[str, Any]) -> Callable[[str], str | None]:
+    """Header lookup in a WSGI environ or Django ``request.META`` (``HTTP_X_NAME`` keys)."""
+
+    def get_header(name: str) -> str | None:
+        value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+        return None if value is None else str(value)
+
+    return get_header
+
+
 class RequestState:
     """What an adapter keeps per request: the incoming key, and the binding once needed.
 

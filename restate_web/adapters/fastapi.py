@@ -10,8 +10,8 @@
 
 ``install`` wraps the app's lifespan (never replaces it) to create the app's
 ``AsyncIngressClient`` and close it at shutdown, and adds ``RestateMiddleware``, a pure ASGI
-middleware (no ``BaseHTTPMiddleware``: context variables keep flowing) that reads the
-``Idempotency-Key`` header and binds each request.
+middleware (not Starlette's base HTTP middleware class, which breaks context variables) that
+reads the ``Idempotency-Key`` header and binds each request.
 """
 
 from __future__ import annotations

@@ -42,7 +42,13 @@ from .. import guards  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
 from ..webhooks import WebhookRequest  # noqa: E402
 from ..webhooks.pipeline import WebhookResponse  # noqa: E402
-from ._core import Integration, RequestBinding, RequestState, callable_name  # noqa: E402
+from ._core import (  # noqa: E402
+    Integration,
+    RequestBinding,
+    RequestState,
+    callable_name,
+    environ_header_getter,
+)
 from ._idempotency import (  # noqa: E402
     MalformedIdempotencyKey,
     Problem,
@@ -140,17 +146,13 @@ class _WsgiRequest(RequestState):
         req = request._get_current_object() if principal is not None else None  # type: ignore[attr-defined]
         raw_path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
 
-        def get_header(name: str) -> str | None:
-            value = environ.get("HTTP_" + name.upper().replace("-", "_"))
-            return None if value is None else str(value)
-
         return RequestBinding(
             self.integration,
             framework=self.framework,
             method=environ.get("REQUEST_METHOD", "GET"),
             path=raw_path.encode("latin-1").decode("utf-8", "replace"),
             incoming_key=self.incoming_key,
-            get_header=get_header,
+            get_header=environ_header_getter(environ),
             principal=(lambda: principal(req)) if principal is not None else None,
             view_name=_view_name,
             client_hint=self.client_hint,

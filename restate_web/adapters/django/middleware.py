@@ -10,7 +10,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponse
 
 from ...guards import web_request_var as _web_request
-from .._core import Integration, RequestBinding, callable_name
+from .._core import Integration, RequestBinding, callable_name, environ_header_getter
 from .._idempotency import MalformedIdempotencyKey, malformed_problem, parse_key
 from . import _runtime
 from ._runtime import get_integration, problem_response
@@ -102,17 +102,13 @@ class DjangoRequest:
         meta = request.META
         principal = self._rw_integration.settings.principal
 
-        def get_header(name: str) -> str | None:
-            value = meta.get("HTTP_" + name.upper().replace("-", "_"))
-            return None if value is None else str(value)
-
         binding = RequestBinding(
             self._rw_integration,
             framework=self.framework,
             method=request.method or "GET",
             path=request.path,
             incoming_key=self._rw_key,
-            get_header=get_header,
+            get_header=environ_header_getter(meta),
             principal=(
                 (lambda: principal(request))
                 if principal is not None
