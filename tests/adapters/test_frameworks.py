@@ -165,3 +165,30 @@ def test_a_leaked_context_in_a_background_thread_raises(ingress, in_process_serv
     thread.join(30)
     assert len(errors) == 1 and isinstance(errors[0], LeakedContextError)
     assert "thread 'leaky-worker'" in str(errors[0])
+
+
+def test_django_reads_the_user_only_when_needed(django_ready):
+    """A keyed request whose sync view never calls Restate must not load the session and user
+    (with django.contrib.auth that is database work on every request); an async view's
+    principal is read before the view runs (it may not touch the ORM itself)."""
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from tests.adapters.apps.lazy_user import urls
+
+    middleware = [
+        "tests.adapters.apps.lazy_user.urls.CountingUserMiddleware",
+        "restate_web.adapters.django.middleware.RestateMiddleware",
+    ]
+    with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=middleware):
+        client = Client(HTTP_IDEMPOTENCY_KEY='"k1"')
+        urls.LOADS.clear()
+        assert client.post("/sync").status_code == 200
+        assert urls.LOADS == []
+        assert client.post("/async").status_code == 200
+        assert urls.LOADS == ["/async"]
+        urls.LOADS.clear()
+        first = client.post("/sync-calls").json()["key"]
+        assert urls.LOADS == ["/sync-calls"]  # read when the view derived a key
+        second = Client(HTTP_IDEMPOTENCY_KEY='"k1"').post("/sync-calls").json()["key"]
+        assert first == second and first.startswith("rw:Svc/h:")

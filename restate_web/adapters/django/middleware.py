@@ -157,7 +157,8 @@ class RestateMiddleware:
     """Reads the idempotency header (a malformed one is answered with 400 problem+json before
     the view runs), marks the request and sets ``request.restate``.
 
-    Put it anywhere in MIDDLEWARE: the authenticated user is read when the view is resolved.
+    Put it anywhere in MIDDLEWARE: the authenticated user is read when an async view is
+    resolved, and when a sync view first calls Restate (never for requests that do not).
     """
 
     sync_capable = True
@@ -213,8 +214,10 @@ class RestateMiddleware:
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
         state = request.__dict__.get("restate")
-        if type(state) is DjangoRequest and state._rw_key is not None:
-            # Resolve the principal now, in sync code: an async view may not touch the ORM.
+        if type(state) is DjangoRequest and state._rw_key is not None and iscoroutinefunction(view):
+            # An async view may not touch the ORM: resolve its principal now, in sync code. A
+            # sync view resolves it when it first calls Restate, so a keyed request that never
+            # does never loads the session and user just for us.
             principal = state._rw_integration.settings.principal
             state._rw_set_principal(
                 principal(request) if principal is not None else user_principal(request)
@@ -225,7 +228,7 @@ class RestateMiddleware:
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
         state = request.__dict__.get("restate")
-        if type(state) is DjangoRequest and state._rw_key is not None:
+        if type(state) is DjangoRequest and state._rw_key is not None and iscoroutinefunction(view):
             principal = state._rw_integration.settings.principal
             if principal is not None:
                 value = await sync_to_async(principal)(request)
