@@ -12,7 +12,12 @@ from pathlib import Path
 
 from restate_web.testing import RestateServer, ServiceProcess, free_port
 
-from .config import SIMULATOR_URL_ENV, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV
+from .config import (
+    PAYMENT_DEADLINE_ENV,
+    SIMULATOR_URL_ENV,
+    WEBHOOK_SECRET_ENV,
+    WEBHOOK_URL_ENV,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +57,9 @@ class CheckoutStack:
 
 
 @contextmanager
-def checkout_stack(framework: str, *, duplicate_rate: float = 0.0) -> Iterator[CheckoutStack]:
+def checkout_stack(
+    framework: str, *, duplicate_rate: float = 0.0, payment_deadline: float = 30.0
+) -> Iterator[CheckoutStack]:
     if framework not in APPS:
         raise ValueError(f"unknown framework {framework!r}: choose one of {', '.join(APPS)}")
     server_kind, app_path = APPS[framework]
@@ -64,6 +71,7 @@ def checkout_stack(framework: str, *, duplicate_rate: float = 0.0) -> Iterator[C
         WEBHOOK_URL_ENV: f"http://127.0.0.1:{app_port}{WEBHOOK_PATH}",
         WEBHOOK_SECRET_ENV: webhook_secret,
         "CHECKOUT_DUPLICATE_RATE": str(duplicate_rate),
+        PAYMENT_DEADLINE_ENV: str(payment_deadline),
         "DJANGO_SETTINGS_MODULE": "sample_apps.django_checkout.checkout.settings",
     }
     with ExitStack() as stack:
