@@ -21,6 +21,7 @@ import importlib.util
 import inspect
 import sys
 import threading
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
@@ -49,61 +50,64 @@ class WebRequestInfo(Protocol):
     def view_name(self) -> str | None: ...
 
 
-class WebRequestKind(Protocol):
-    """One per adapter: describes the web requests it marks with a ``WebRequestMark``."""
-
-    def describe(self, mark: WebRequestMark) -> WebRequestInfo: ...
-
-
-WebRequestMark = tuple[Any, ...]
-"""A cheap per-request marker: a tuple whose first item is the ``WebRequestKind`` that made it
-(the rest is the adapter's). Building a ``WebRequestInfo`` for every request would cost more than
-the rest of an adapter's work; a mark is described only when someone asks."""
-
-_Marker = WebRequestInfo | WebRequestMark
-
-_web_request: contextvars.ContextVar[_Marker | None] = contextvars.ContextVar(
+_web_request: contextvars.ContextVar[WebRequestInfo | None] = contextvars.ContextVar(
     "restate_web_request", default=None
 )
-web_request_var = _web_request
-"""The context variable behind ``enter_web_request``/``exit_web_request``. Adapters ``set`` it
-to a ``WebRequestMark`` and ``reset`` it directly on their per-request hot path."""
 
 _probes: list[Callable[[], WebRequestInfo | None]] = []
 
 
 def register_web_request_probe(probe: Callable[[], WebRequestInfo | None]) -> None:
-    """Let ``current_web_request`` ask ``probe`` when no adapter marked the context.
+    """Let ``current_web_request`` ask ``probe`` when no request was entered explicitly.
 
-    For frameworks that keep their own per-request context (Flask): the adapter then need not
-    mark every request. Idempotent.
+    The adapters mark nothing per request (a context variable set and reset on every request
+    would be a sizeable share of their cost): the guards only need the request when they raise,
+    so each adapter registers a probe that finds it then, from its framework's own request
+    context (Flask) or from the calling frames (``find_in_frames``). Idempotent.
     """
     if probe not in _probes:
         _probes.append(probe)
 
 
 def current_web_request() -> WebRequestInfo | None:
-    """The web request being handled (marked by the adapters), or None."""
+    """The web request being handled, or None. Not for hot paths: probes may walk the stack."""
     value = _web_request.get()
-    if value is None:
-        for probe in _probes:
-            info = probe()
-            if info is not None:
-                return info
-        return None
-    if isinstance(value, tuple):
-        kind: WebRequestKind = value[0]
-        return kind.describe(value)
-    return value
+    if value is not None:
+        return value
+    for probe in _probes:
+        info = probe()
+        if info is not None:
+            return info
+    return None
 
 
-def enter_web_request(info: _Marker) -> contextvars.Token[_Marker | None]:
-    """Mark the current context as handling ``info``; pass the token to ``exit_web_request``."""
+def enter_web_request(info: WebRequestInfo) -> contextvars.Token[WebRequestInfo | None]:
+    """Mark the current context as handling ``info`` (for adapters of other frameworks, which
+    may prefer this to a probe); pass the token to ``exit_web_request``."""
     return _web_request.set(info)
 
 
-def exit_web_request(token: contextvars.Token[_Marker | None]) -> None:
+def exit_web_request(token: contextvars.Token[WebRequestInfo | None]) -> None:
     _web_request.reset(token)
+
+
+T = TypeVar("T")
+
+
+def find_in_frames(match: Callable[[types.FrameType], T | None]) -> T | None:
+    """The first non-None ``match(frame)`` over the calling frames, innermost first.
+
+    A view is on the stack of whatever it calls, on its own thread and, for async views, up the
+    chain of awaiting coroutines; so is a sync view that the framework runs in a worker thread.
+    Code that the view hands to another task or thread is not, and then None is the answer.
+    """
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None:
+        found = match(frame)
+        if found is not None:
+            return found
+        frame = frame.f_back
+    return None
 
 
 def _where() -> str:

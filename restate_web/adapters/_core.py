@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 import ssl
 import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -27,10 +28,13 @@ from .. import guards
 from ..ingress import AsyncIngressClient, IngressClient, Target
 from ..ingress._clients import DEFAULT_ASYNC_LIMITS
 from ._idempotency import (
+    KeyFound,
     KeyScope,
     MalformedIdempotencyKey,
     Problem,
     derive_key,
+    key_of,
+    key_screens,
     malformed_problem,
     missing_problem,
     parse_idempotency_key,
@@ -63,6 +67,7 @@ class RequestBinding:
         "_principal",
         "_principal_resolved",
         "_resolve_principal",
+        "_resolve_principal_async",
         "_view_name",
         "client_hint",
         "framework",
@@ -82,6 +87,7 @@ class RequestBinding:
         incoming_key: str | None,
         get_header: HeaderGetter,
         principal: Callable[[], Any] | None = None,
+        async_principal: Callable[[], Awaitable[Any]] | None = None,
         view_name: Callable[[], str | None] | None = None,
         client_hint: str = "the request's Restate client",
     ) -> None:
@@ -93,6 +99,7 @@ class RequestBinding:
         self.client_hint = client_hint
         self._get_header = get_header
         self._resolve_principal = principal
+        self._resolve_principal_async = async_principal
         self._view_name = view_name
         self._principal: str | None = None
         self._principal_resolved = False
@@ -114,6 +121,23 @@ class RequestBinding:
             self._principal = None if value is None else str(value)
             self._principal_resolved = True
         return self._principal
+
+    async def aprepare(self) -> None:
+        """Resolve the principal without blocking the event loop (the async clients await this
+        before deriving a key). For frameworks whose user may only be loaded asynchronously in
+        async code (Django's ``await request.auser()``); a no-op once resolved or without a key.
+        """
+        if (
+            self._principal_resolved
+            or self._resolve_principal_async is None
+            or self.incoming_key is None
+        ):
+            return
+        value = await self._resolve_principal_async()
+        with _ordinal_lock:
+            if not self._principal_resolved:
+                self._principal = None if value is None else str(value)
+                self._principal_resolved = True
 
     def set_principal(self, principal: Any) -> None:
         """Scope this request's derived keys to ``principal`` (before the first call)."""
@@ -172,6 +196,18 @@ class RequestBinding:
         return f"<RequestBinding {self.method} {self.path} key={self.incoming_key!r}>"
 
 
+@dataclasses.dataclass(frozen=True)
+class WebView:
+    """A ``guards.WebRequestInfo``: the view a probe found on the stack."""
+
+    framework: str
+    client_hint: str
+    name: str | None
+
+    def view_name(self) -> str | None:
+        return self.name
+
+
 def environ_header_getter(environ: Mapping[str, Any]) -> Callable[[str], str | None]:
     """Header lookup in a WSGI environ or Django ``request.META`` (``HTTP_X_NAME`` keys)."""
 
@@ -183,22 +219,27 @@ def environ_header_getter(environ: Mapping[str, Any]) -> Callable[[str], str | N
 
 
 class RequestState:
-    """What an adapter keeps per request: the incoming key, and the binding once needed.
+    """What an adapter keeps per request: the screened key, and the binding once needed.
 
-    The web-request marker the guards read (``guards.current_web_request()``) and the place the
-    adapters find the request's binding. Building the ``RequestBinding`` is deferred to the
+    A ``guards.WebRequestInfo`` too, and the place the adapters find the request's binding.
+    Building the ``RequestBinding`` is deferred to the
     first view that asks for a client, so a request that never calls Restate pays only for
     reading the header.
     """
 
-    __slots__ = ("_binding", "incoming_key", "integration")
+    __slots__ = ("_binding", "_found", "integration")
     framework = "web"
     client_hint = "the request's Restate client"
 
-    def __init__(self, integration: Integration, incoming_key: str | None) -> None:
+    def __init__(self, integration: Integration, found: KeyFound) -> None:
         self.integration = integration
-        self.incoming_key = incoming_key
+        self._found = found
         self._binding: RequestBinding | None = None
+
+    @property
+    def incoming_key(self) -> str | None:
+        """The request's idempotency key (None when it came without one)."""
+        return key_of(self._found)
 
     def view_name(self) -> str | None:
         return None
@@ -299,6 +340,10 @@ class Integration:
         self.key_max_length = self.settings.idempotency_key_max_length
         self.key_header_asgi = self.settings.header_lower.encode("latin-1")
         self.key_environ_key = self.settings.header_environ_key
+        screen_str, screen_bytes = key_screens(self.key_max_length)
+        # ``fullmatch`` of the usual well-formed header values; a miss goes to ``read_one_key``.
+        self.screen_key = screen_str.fullmatch
+        self.screen_key_bytes = screen_bytes.fullmatch
         self._sync: IngressClient | None = None
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None

@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 from ..ingress import Target
 
@@ -35,6 +35,40 @@ _SF_STRING_RE = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
 # The same without escapes: one character class, several times faster than the alternation.
 _PLAIN_SF_RE = re.compile(r'"[\x20\x21\x23-\x5b\x5d-\x7e]*"')
 _UNESCAPE_RE = re.compile(r"\\([\"\\])")
+
+
+# --- the adapters' hot path: screen first, parse only what the screen does not recognise ------
+
+_SCREEN_QUOTED_KEY = r'"([\x20\x21\x23-\x5b\x5d-\x7e]{1,%d})"'
+_SCREEN_BARE_KEY = r"([!#$%%&'*+\-.^_`|~0-9A-Za-z:/=]{1,%d})"
+
+KeyFound: TypeAlias = "re.Match[str] | re.Match[bytes] | str | None"
+"""What an adapter keeps of a request's header between reading it and the first ingress call:
+the screen's match (a well-formed key, not yet extracted), the key ``parse_key`` returned for
+a value the screen did not recognise, or None (no key)."""
+
+
+def key_screens(max_length: int) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
+    """Patterns (str, bytes) that fully match the usual well-formed headers, and only those.
+
+    One quoted sf-string without escapes or one bare token, 1..``max_length`` characters of key:
+    what nearly every client sends. Adapters run one ``fullmatch`` on the raw header value per
+    request (a single C call) and keep the match; the key is extracted with ``key_of`` when an
+    ingress call first needs it. A value the screen does not match is not necessarily malformed
+    (escapes, surrounding spaces, an empty value, several headers): it goes to ``parse_key``,
+    which decides and explains.
+    """
+    pattern = f"{_SCREEN_QUOTED_KEY % max_length}|{_SCREEN_BARE_KEY % max_length}"
+    return re.compile(pattern), re.compile(pattern.encode("ascii"))
+
+
+def key_of(found: KeyFound) -> str | None:
+    """The key an adapter kept for a request (see ``KeyFound``)."""
+    if found is None or type(found) is str:
+        return found
+    assert isinstance(found, re.Match)
+    key = found[found.lastindex or 0]
+    return key.decode("ascii") if isinstance(key, bytes) else key
 
 
 def parse_idempotency_key(values: Sequence[str], *, header: str, max_length: int) -> str | None:

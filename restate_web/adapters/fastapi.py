@@ -17,6 +17,8 @@ reads the ``Idempotency-Key`` header and binds each request.
 from __future__ import annotations
 
 import contextlib
+import types
+import weakref
 from collections.abc import AsyncIterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
@@ -29,18 +31,17 @@ from starlette.requests import HTTPConnection, Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
 from .. import guards  # noqa: E402
-from ..guards import web_request_var as _web_request  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
 from ..webhooks import WebhookRequest  # noqa: E402
 from ..webhooks.pipeline import WebhookResponse  # noqa: E402
-from ._core import Integration, RequestBinding, RequestState, callable_name  # noqa: E402
-from ._idempotency import (  # noqa: E402
-    MalformedIdempotencyKey,
-    Problem,
-    malformed_problem,
-    parse_idempotency_key,
-    parse_key,
+from ._core import (  # noqa: E402
+    Integration,
+    RequestBinding,
+    RequestState,
+    WebView,
+    callable_name,
 )
+from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import RestateSettings  # noqa: E402
 from ._webhooks import (  # noqa: E402
     EndpointSpec,
@@ -113,8 +114,10 @@ def _path(scope: Scope) -> str:
     return root + path if root and not path.startswith(root) else path
 
 
+_MARK = "restate_web.key"
+"""The scope key ``RestateMiddleware`` sets on every HTTP request: ``(integration, found)``."""
 _STATE = "restate_web.request"
-"""The scope key of a request's ``_AsgiRequest`` (made when first asked for)."""
+"""The scope key of a request's ``_AsgiRequest`` (made when a dependency first asks)."""
 
 
 class _AsgiRequest(RequestState):
@@ -122,8 +125,8 @@ class _AsgiRequest(RequestState):
     framework = "FastAPI"
     client_hint = _CLIENT_HINT
 
-    def __init__(self, integration: Integration, key: str | None, scope: Scope) -> None:
-        super().__init__(integration, key)
+    def __init__(self, integration: Integration, found: KeyFound, scope: Scope) -> None:
+        super().__init__(integration, found)
         self.scope = scope
 
     def view_name(self) -> str | None:
@@ -145,70 +148,44 @@ class _AsgiRequest(RequestState):
         )
 
 
-class _AsgiKind:
-    """Describes the requests ``RestateMiddleware`` marks: ``(_KIND, integration, key, scope)``.
-
-    The mark is a tuple (the cheapest object to make for every request); the ``_AsgiRequest``
-    with the request's binding is made when a dependency or a guard first asks, and kept in
-    the scope.
-    """
-
-    def describe(self, mark: guards.WebRequestMark) -> _AsgiRequest:
-        scope: Scope = mark[3]
-        state = scope.get(_STATE)
-        if not isinstance(state, _AsgiRequest):
-            state = scope[_STATE] = _AsgiRequest(mark[1], mark[2], scope)
-        return state
-
-
-_KIND = _AsgiKind()
-
-
 class RestateMiddleware:
     """Pure ASGI middleware: reads the idempotency header of every HTTP request.
 
-    A malformed header is answered with 400 problem+json before the app runs. Otherwise the
-    request is marked (a context variable) so that the dependencies can bind clients to it.
+    A malformed header is answered with 400 problem+json before the app runs. Otherwise what
+    was read is left in the scope, where the dependencies find it to bind clients to the request.
     """
 
     def __init__(self, app: ASGIApp, integration: Integration) -> None:
         self.app = app
         self.integration = integration
         self._header = integration.key_header_asgi
-        self._key_header = integration.key_header
-        self._max_length = integration.key_max_length
+        self._screen = integration.screen_key_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Every request's hot path: nothing looked up that can be known once per app, no call
-        # but the key's parser, the guards' context variable set to a tuple and reset directly.
+        # Every request's hot path: one pass over the headers, at most one C-level match of the
+        # key (extracted only when a call needs it) and one tuple kept in the scope. Nothing is
+        # marked for the guards: they find the view on the stack when they raise (``_probe``).
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header = self._header
-        raw = key = None
+        raw = None
+        found: KeyFound = None
         several = False
         for name, value in scope["headers"]:
             if name == header:
                 several = raw is not None
                 raw = value
-        if raw is not None:
-            try:
-                if several:
-                    key = parse_idempotency_key(
-                        [v.decode("latin-1") for n, v in scope["headers"] if n == header],
-                        header=self._key_header,
-                        max_length=self._max_length,
-                    )
-                else:
-                    key = parse_key(raw.decode("latin-1"), self._key_header, self._max_length)
-            except MalformedIdempotencyKey as error:
-                await _send_problem(send, malformed_problem(error))
+        if raw is not None and (several or (found := self._screen(raw)) is None):
+            # Not the usual shape (escapes, spaces, empty, several lines...): the parser decides.
+            values = [v.decode("latin-1") for n, v in scope["headers"] if n == header]
+            parsed = self.integration.read_key(values)
+            if isinstance(parsed, Problem):
+                await _send_problem(send, parsed)
                 return
-        token = _web_request.set((_KIND, self.integration, key, scope))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _web_request.reset(token)
+            found = parsed
+        scope[_MARK] = (self.integration, found)
+        await self.app(scope, receive, send)
 
 
 def install(app: Any, settings: RestateSettings | Mapping[str, Any] | None = None) -> Integration:
@@ -222,6 +199,7 @@ def install(app: Any, settings: RestateSettings | Mapping[str, Any] | None = Non
     integration = Integration(settings)
     app.state.restate = integration
     app.add_middleware(RestateMiddleware, integration=integration)
+    _installed_apps.add(app)
 
     async def handle_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProblemException)
@@ -259,16 +237,82 @@ def get_integration(app_or_connection: Any) -> Integration:
     return integration
 
 
-def binding_of(connection: HTTPConnection | None = None) -> RequestBinding:
-    """The ``RequestBinding`` of the request being handled (``RestateMiddleware`` marks it)."""
-    mark = _web_request.get()
-    if not isinstance(mark, tuple) or mark[0] is not _KIND:
+def binding_of(connection: HTTPConnection) -> RequestBinding:
+    """The ``RequestBinding`` of the request being handled (``RestateMiddleware`` reads it)."""
+    scope = connection.scope
+    state = scope.get(_STATE)
+    if isinstance(state, _AsgiRequest):
+        return state.binding()
+    mark = scope.get(_MARK)
+    if mark is None:
         raise RuntimeError(
             "no Restate binding for this request: call "
             "restate_web.adapters.fastapi.install(app) (it adds RestateMiddleware)"
         )
-    state: _AsgiRequest = _KIND.describe(mark)
+    state = scope[_STATE] = _AsgiRequest(mark[0], mark[1], scope)
     return state.binding()
+
+
+# --- the guards' view of a request ---------------------------------------------------------------
+
+_installed_apps: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+# Where routers keep their routes: Starlette's routers and mounts (``routes``, ``app``), FastAPI's
+# included routers (``original_router`` since 0.12x; older versions copy the routes instead).
+_ROUTE_CONTAINERS = ("routes", "original_router", "router", "app")
+
+
+def _endpoints_by_code() -> dict[types.CodeType, Any]:
+    """The code object of every endpoint of the apps with the adapter (unwrapping decorators)."""
+    found: dict[types.CodeType, Any] = {}
+    seen: set[int] = set()
+
+    def visit(node: Any, depth: int) -> None:
+        if node is None or id(node) in seen or depth > 32:
+            return
+        seen.add(id(node))
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item, depth + 1)
+            return
+        endpoint = getattr(node, "endpoint", None)
+        func = endpoint
+        while func is not None:
+            code = getattr(func, "__code__", None)
+            if isinstance(code, types.CodeType):
+                found.setdefault(code, endpoint)
+            func = getattr(func, "__wrapped__", None)
+        for name in _ROUTE_CONTAINERS:
+            child = getattr(node, name, None)
+            if child is not None and not isinstance(child, types.FunctionType):
+                visit(child, depth + 1)
+
+    for app in list(_installed_apps):
+        visit(getattr(app, "router", None), 0)
+    return found
+
+
+def _probe() -> guards.WebRequestInfo | None:
+    """The view whose call led here, if one of an app with the adapter (the guards' probe).
+
+    Asked only when a guard raises. An endpoint is on the stack of whatever it calls: async
+    ones up the chain of awaiting coroutines, sync ones on the worker thread that runs them.
+    """
+    if not _installed_apps:
+        return None
+    endpoints = _endpoints_by_code()
+
+    def match(frame: types.FrameType) -> Any:
+        return endpoints.get(frame.f_code)
+
+    endpoint = guards.find_in_frames(match)
+    if endpoint is None:
+        return None
+    return WebView("FastAPI", _CLIENT_HINT, callable_name(endpoint))
+
+
+guards.register_web_request_probe(_probe)
 
 
 # The dependencies are coroutines so that FastAPI runs them on the event loop, not in a thread.

@@ -49,12 +49,7 @@ from ._core import (  # noqa: E402
     callable_name,
     environ_header_getter,
 )
-from ._idempotency import (  # noqa: E402
-    MalformedIdempotencyKey,
-    Problem,
-    malformed_problem,
-    parse_key,
-)
+from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
 from ._webhooks import (  # noqa: E402
     EndpointSpec,
@@ -93,7 +88,7 @@ def _integration() -> Integration:
 
 
 _MARK = "restate_web.key"
-"""The environ key ``RestateWSGIMiddleware`` sets on every request: ``(integration, key)``."""
+"""The environ key ``RestateWSGIMiddleware`` sets on every request: ``(integration, found)``."""
 _STATE = "restate_web.request"
 """The environ key of the request's ``_WsgiRequest`` (made when first asked for)."""
 
@@ -133,8 +128,8 @@ class _WsgiRequest(RequestState):
     framework = "Flask"
     client_hint = _CLIENT_HINT
 
-    def __init__(self, integration: Integration, key: str | None, environ: Any) -> None:
-        super().__init__(integration, key)
+    def __init__(self, integration: Integration, found: KeyFound, environ: Any) -> None:
+        super().__init__(integration, found)
         self.environ = environ
 
     def view_name(self) -> str | None:
@@ -171,28 +166,28 @@ class RestateWSGIMiddleware:
         self.wsgi_app = wsgi_app
         self.integration = integration
         self._environ_key = integration.key_environ_key
-        self._key_header = integration.key_header
-        self._max_length = integration.key_max_length
+        self._screen = integration.screen_key
         self._no_key = (integration, None)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         # Every request's hot path: no settings looked up, no context variable (the guards ask
-        # Flask's request context), one tuple at most.
+        # Flask's request context), at most one C-level match of the key and one tuple.
         raw = environ.get(self._environ_key)
         if raw is None:
             environ[_MARK] = self._no_key
         else:
-            try:
-                key = parse_key(raw, self._key_header, self._max_length)
-            except MalformedIdempotencyKey as error:
-                found = malformed_problem(error)
-                body = found.body()
-                start_response(
-                    f"{found.status} {HTTPStatus(found.status).phrase}",
-                    [*found.headers(), ("content-length", str(len(body)))],
-                )
-                return [body]
-            environ[_MARK] = (self.integration, key)
+            found: KeyFound = self._screen(raw)
+            if found is None:
+                parsed = self.integration.read_one_key(raw)
+                if isinstance(parsed, Problem):
+                    body = parsed.body()
+                    start_response(
+                        f"{parsed.status} {HTTPStatus(parsed.status).phrase}",
+                        [*parsed.headers(), ("content-length", str(len(body)))],
+                    )
+                    return [body]
+                found = parsed
+            environ[_MARK] = (self.integration, found)
         return self.wsgi_app(environ, start_response)
 
 

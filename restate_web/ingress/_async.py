@@ -110,6 +110,15 @@ class AsyncIngressClient(BaseClient):
             raise _core.transport_failure(exc, op, self.base_url) from exc
         return op.parse(response)
 
+    async def _prepare_binding(self) -> None:
+        """Let the request binding finish asynchronous work (e.g. load the user that scopes its
+        keys) before an operation that may derive a key is built."""
+        binding = self._context.binding
+        if binding is not None:
+            prepare = getattr(binding, "aprepare", None)
+            if prepare is not None:
+                await prepare()
+
     async def _execute(self, op: Operation[T]) -> T:
         request = self._build_request(op)
         started = time.monotonic()
@@ -147,12 +156,14 @@ class AsyncServiceHandle(TargetHandleBase):
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]
     ) -> Any:
         """Run ``handler`` with ``arg`` and return its result (waits for it)."""
+        await self._client._prepare_binding()
         return await self._client._execute(self._call_op(handler, arg, options))
 
     async def send(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
     ) -> AsyncSendHandle:
         """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it."""
+        await self._client._prepare_binding()
         op, codec = self._send_op(handler, arg, options)
         return AsyncSendHandle(self._client, await self._client._execute(op), codec)
 
@@ -173,11 +184,13 @@ class AsyncWorkflowHandle(WorkflowHandleBase):
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]
     ) -> Any:
         """Call a shared handler of this workflow (e.g. a status query or a signal)."""
+        await self._client._prepare_binding()
         return await self._client._execute(self._call_op(handler, arg, options))
 
     async def send(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
     ) -> AsyncSendHandle:
+        await self._client._prepare_binding()
         op, codec = self._send_op(handler, arg, options)
         return AsyncSendHandle(self._client, await self._client._execute(op), codec)
 

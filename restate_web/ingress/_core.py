@@ -121,7 +121,9 @@ class CallBinding(Protocol):
     """Per-request context that web adapters attach to a client (see ``with_binding``).
 
     It derives idempotency keys for calls made while handling one web request and supplies the
-    headers that may be forwarded (trace context, explicitly allowed headers).
+    headers that may be forwarded (trace context, explicitly allowed headers). A binding may
+    also have ``async def aprepare(self) -> None``: the async client awaits it before it builds
+    a call or send, so that what the keys depend on can be loaded without blocking the loop.
     """
 
     def idempotency_key_for(self, target: Target) -> str | None: ...

@@ -208,3 +208,53 @@ def test_a_missing_framework_names_the_extra(module, extra):
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert f"pip install 'restate-web[{extra}]'" in out
+
+
+# --- the adapters' screen: one C-level match per request, the parser for everything else -------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from restate_web.adapters._idempotency import key_of, key_screens  # noqa: E402
+
+_header_text = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=14),
+    st.text(max_size=8),
+    st.builds(lambda s: f'"{s}"', st.text(max_size=12)),
+    st.just('"' + "k" * 12 + '"'),
+    st.just("k" * 13),
+)
+
+
+@given(_header_text)
+def test_the_screen_accepts_only_what_the_parser_accepts_as_the_same_key(value):
+    """Whatever the screen lets through must be exactly the parser's key (bytes and str alike);
+    whatever it refuses still goes to the parser, so the screen can never change a decision."""
+    screen_str, screen_bytes = key_screens(12)
+    found = screen_str.fullmatch(value)
+    if found is None:
+        return
+    assert key_of(found) == parse(value, max_length=12)
+    found_bytes = screen_bytes.fullmatch(value.encode("latin-1"))
+    assert found_bytes is not None and key_of(found_bytes) == key_of(found)
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ('"8e03978e-40d5-43e8-bc93-6894a57f9324"', "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+        ("8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+        ('"with space"', "with space"),
+        ("a=b/c:d", "a=b/c:d"),
+    ],
+)
+def test_the_usual_keys_pass_the_screen(value, key):
+    screen_str, screen_bytes = key_screens(255)
+    assert key_of(screen_str.fullmatch(value)) == key
+    assert key_of(screen_bytes.fullmatch(value.encode())) == key
+
+
+@pytest.mark.parametrize("value", ['""', " abc", '"a\\"b"', "k" * 256, '"a", "b"', "a b", ""])
+def test_values_the_parser_must_decide_miss_the_screen(value):
+    screen_str, _ = key_screens(255)
+    assert screen_str.fullmatch(value) is None

@@ -167,28 +167,140 @@ def test_a_leaked_context_in_a_background_thread_raises(ingress, in_process_serv
     assert "thread 'leaky-worker'" in str(errors[0])
 
 
-def test_django_reads_the_user_only_when_needed(django_ready):
-    """A keyed request whose sync view never calls Restate must not load the session and user
-    (with django.contrib.auth that is database work on every request); an async view's
-    principal is read before the view runs (it may not touch the ORM itself)."""
+def test_django_reads_the_user_only_when_needed(django_ready, ingress_url, ingress):
+    """A keyed request whose view never calls Restate must not load the session and user (with
+    django.contrib.auth that is database work on every request), sync or async. When a view
+    derives a key the user is loaded once: synchronously in a sync view, with ``await
+    request.auser()`` in an async one (the ORM refuses synchronous use on an event loop)."""
+    import uuid
+
     from django.test import Client
     from django.test.utils import override_settings
 
     from tests.adapters.apps.lazy_user import urls
 
     middleware = [
+        "restate_web.adapters.django.middleware.RestateMiddleware",  # before the user is set
         "tests.adapters.apps.lazy_user.urls.CountingUserMiddleware",
-        "restate_web.adapters.django.middleware.RestateMiddleware",
     ]
-    with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=middleware):
+    restate = {"INGRESS_URL": ingress_url}
+    with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=middleware, RESTATE=restate):
         client = Client(HTTP_IDEMPOTENCY_KEY='"k1"')
         urls.LOADS.clear()
         assert client.post("/sync").status_code == 200
-        assert urls.LOADS == []
         assert client.post("/async").status_code == 200
-        assert urls.LOADS == ["/async"]
-        urls.LOADS.clear()
+        assert urls.LOADS == []
         first = client.post("/sync-calls").json()["key"]
-        assert urls.LOADS == ["/sync-calls"]  # read when the view derived a key
+        assert urls.LOADS == ["/sync-calls sync"]  # read when the view derived a key
         second = Client(HTTP_IDEMPOTENCY_KEY='"k1"').post("/sync-calls").json()["key"]
         assert first == second and first.startswith("rw:Svc/h:")
+
+        urls.LOADS.clear()
+        counter = f"lazy-{uuid.uuid4()}"
+        reply = client.post(f"/async-calls?counter={counter}")
+        assert reply.status_code == 200, reply.content
+        assert reply.json() == {"total": 1, "key": "k1"}
+        assert urls.LOADS == ["/async-calls async"]
+        # The same key and user again: the derived key is the same, so Restate runs it once.
+        assert client.post(f"/async-calls?counter={counter}").json()["total"] == 1
+        assert ingress.object("Counter", counter).call("get") == 1
+
+
+def test_django_guards_name_class_based_views_and_any_request_argument(django_ready):
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from tests.adapters.apps.lazy_user import urls
+
+    middleware = ["restate_web.adapters.django.middleware.RestateMiddleware"]
+    with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=middleware):
+        client = Client()
+        for path, view in [
+            ("/renamed", "lazy_user.urls.renamed_request"),
+            ("/cbv", "lazy_user.urls.DurableOnlyView"),
+            ("/async-cbv", "lazy_user.urls.AsyncDurableOnlyView"),
+        ]:
+            result = client.post(path).json()
+            assert result["error"] == "DurableContextOutsideHandler", path
+            assert f"the Django view 'tests.adapters.apps.{view}'" in result["message"], result
+
+
+def test_django_requests_are_freed_without_the_garbage_collector(django_ready):
+    """request.restate must not make a reference cycle with its request: every request would
+    then wait for a garbage collection (memory, and collections in the request path)."""
+    import gc
+    import io
+    import sys
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.utils import override_settings
+
+    from tests.adapters.apps.lazy_user import urls
+
+    middleware = ["restate_web.adapters.django.middleware.RestateMiddleware"]
+    with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=middleware):
+        handler = WSGIHandler()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/remember",
+        "SERVER_NAME": "test",
+        "SERVER_PORT": "80",
+        "HTTP_IDEMPOTENCY_KEY": '"k-1"',
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+    }
+    urls.SEEN.clear()
+    gc.disable()
+    try:
+        with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=middleware):
+            response = handler(environ, lambda status, headers: None)
+            body = b"".join(response)
+            response.close()
+        assert body == b'{"key": "k-1"}'
+        del response
+        assert len(urls.SEEN) == 1 and urls.SEEN[0]() is None  # freed by reference counting
+    finally:
+        gc.enable()
+
+
+def test_fastapi_guards_name_decorated_views_in_nested_routers_and_mounts():
+    import functools
+
+    from fastapi import APIRouter, FastAPI
+    from fastapi.testclient import TestClient
+
+    from restate_web.adapters.fastapi import install
+
+    def logged(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    app = FastAPI()
+    install(app, {"INGRESS_URL": "http://127.0.0.1:9"})
+    inner, outer, mounted = APIRouter(), APIRouter(prefix="/outer"), FastAPI()
+
+    @inner.post("/decorated")
+    @logged
+    def decorated_view() -> dict:
+        return common.durable_only_from_view()
+
+    @mounted.post("/mounted")
+    async def mounted_view() -> dict:
+        return common.durable_only_from_view()
+
+    outer.include_router(inner, prefix="/inner")
+    app.include_router(outer)
+    app.mount("/sub", mounted)
+    with TestClient(app) as client:
+        for path, view in [
+            ("/outer/inner/decorated", "decorated_view"),
+            ("/sub/mounted", "mounted_view"),
+        ]:
+            result = client.post(path).json()
+            assert result["error"] == "DurableContextOutsideHandler", path
+            assert f"the FastAPI view '{__name__}.test_fastapi_guards_name" in result["message"]
+            assert f"<locals>.{view}'" in result["message"], result

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import types
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import LazyObject
 
-from ...guards import web_request_var as _web_request
+from ... import guards
 from .._core import Integration, RequestBinding, callable_name, environ_header_getter
-from .._idempotency import MalformedIdempotencyKey, malformed_problem, parse_key
+from .._idempotency import KeyFound, Problem, key_of
 from . import _runtime
 from ._runtime import get_integration, problem_response
 
@@ -52,9 +56,6 @@ def _client_for(binding: RequestBinding) -> Any:
     return integration.async_client().with_binding(binding)
 
 
-_UNSET: Any = object()
-
-
 class DjangoRequest:
     """``request.restate``: the per-request state, and the request-bound client it forwards to.
 
@@ -65,28 +66,33 @@ class DjangoRequest:
     never hide the client's.
     """
 
-    __slots__ = (
-        "_rw_binding",
-        "_rw_client",
-        "_rw_integration",
-        "_rw_key",
-        "_rw_principal",
-        "_rw_request",
-    )
+    __slots__ = ("_rw_binding", "_rw_client", "_rw_found", "_rw_integration", "_rw_request_ref")
     framework = "Django"
     client_hint = _CLIENT_HINT
 
-    def __init__(self, integration: Integration, key: str | None, request: HttpRequest) -> None:
+    def __init__(self, integration: Integration, found: KeyFound, request: HttpRequest) -> None:
         self._rw_integration = integration
-        self._rw_key = key
-        self._rw_request = request
+        self._rw_found = found
+        # A weak reference: the request holds this object (request.restate), and a cycle would
+        # leave every request to the garbage collector instead of freeing it when it is done.
+        self._rw_request_ref = weakref.ref(request)
         self._rw_binding: RequestBinding | None = None
         self._rw_client: Any = None
-        self._rw_principal: Any = _UNSET
+
+    @property
+    def _rw_request(self) -> HttpRequest:
+        request = self._rw_request_ref()
+        if request is None:
+            raise RuntimeError(
+                "request.restate was used after its request was freed: use request.restate "
+                "only while handling the request (make a plain client with get_client() for "
+                "work outside a request)"
+            )
+        return request
 
     @property
     def incoming_key(self) -> str | None:
-        return self._rw_key
+        return key_of(self._rw_found)
 
     def view_name(self) -> str | None:
         return _view_name(self._rw_request)
@@ -99,34 +105,46 @@ class DjangoRequest:
 
     def _rw_make_binding(self) -> RequestBinding:
         request = self._rw_request
-        meta = request.META
         principal = self._rw_integration.settings.principal
+        if principal is not None:
+            custom: Callable[[HttpRequest], Any] = principal
 
-        binding = RequestBinding(
+            def sync_principal() -> Any:
+                return custom(request)
+
+            async def async_principal() -> Any:
+                if iscoroutinefunction(custom):
+                    return await custom(request)
+                return await sync_to_async(custom)(request)
+
+        else:
+
+            def sync_principal() -> Any:
+                return user_principal(request)
+
+            async def async_principal() -> Any:
+                # No ORM access from async code: django.contrib.auth's request.auser(), a user
+                # object that is already there, or else the sync lookup in a worker thread.
+                auser = getattr(request, "auser", None)
+                if auser is not None:
+                    return _principal_of(await auser())
+                user = request.__dict__.get("user")
+                if user is not None and not isinstance(user, LazyObject):
+                    return _principal_of(user)
+                return await sync_to_async(user_principal)(request)
+
+        return RequestBinding(
             self._rw_integration,
             framework=self.framework,
             method=request.method or "GET",
             path=request.path,
-            incoming_key=self._rw_key,
-            get_header=environ_header_getter(meta),
-            principal=(
-                (lambda: principal(request))
-                if principal is not None
-                else (lambda: user_principal(request))
-            ),
+            incoming_key=self.incoming_key,
+            get_header=environ_header_getter(request.META),
+            principal=sync_principal,
+            async_principal=async_principal,
             view_name=self.view_name,
             client_hint=self.client_hint,
         )
-        if self._rw_principal is not _UNSET:
-            binding.set_principal(self._rw_principal)
-        return binding
-
-    def _rw_set_principal(self, value: Any) -> None:
-        """The principal read when the view was resolved (applied when the binding is made)."""
-        if self._rw_binding is not None:
-            self._rw_binding.set_principal(value)
-        else:
-            self._rw_principal = value
 
     def __getattr__(self, name: str) -> Any:
         client = self._rw_client
@@ -153,12 +171,43 @@ def binding_of(request: HttpRequest) -> RequestBinding:
     return state._rw_get_binding()
 
 
+def _request_state(frame: types.FrameType) -> DjangoRequest | None:
+    """``request.restate`` of a request that ``frame`` received as an argument, if any."""
+    code = frame.f_code
+    if not code.co_flags & inspect.CO_OPTIMIZED:  # a module or class body, not a function
+        return None
+    argument_names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    if not argument_names:
+        return None
+    local_values = frame.f_locals
+    for name in argument_names:
+        value = local_values.get(name)
+        if isinstance(value, HttpRequest):
+            state = value.__dict__.get("restate")
+            if isinstance(state, DjangoRequest):
+                return state
+    return None
+
+
+def _probe() -> DjangoRequest | None:
+    """The request whose view led here (the guards' probe, asked only when a guard raises).
+
+    Every Django view (and class-based view method, and the middleware) takes the request as
+    an argument, so the view's frame holds it: on the request's thread under WSGI, up the
+    chain of awaiting coroutines for async views, on the worker thread of a sync view under ASGI.
+    """
+    return guards.find_in_frames(_request_state)
+
+
+guards.register_web_request_probe(_probe)
+
+
 class RestateMiddleware:
     """Reads the idempotency header (a malformed one is answered with 400 problem+json before
-    the view runs), marks the request and sets ``request.restate``.
+    the view runs) and sets ``request.restate``.
 
-    Put it anywhere in MIDDLEWARE: the authenticated user is read when an async view is
-    resolved, and when a sync view first calls Restate (never for requests that do not).
+    Put it anywhere in MIDDLEWARE. The authenticated user that scopes derived keys is read when
+    the view first calls Restate (awaited in async views), never for requests that do not.
     """
 
     sync_capable = True
@@ -167,74 +216,32 @@ class RestateMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
-        self._integration: Any = None
         if self.is_async:
             markcoroutinefunction(self)
-            # Under ASGI Django awaits coroutine view middleware directly (no thread hop).
-            self.process_view = self._process_view_async  # type: ignore[method-assign]
 
-    def _begin(self, request: HttpRequest) -> DjangoRequest | HttpResponse:
+    def _begin(self, request: HttpRequest) -> HttpResponse | None:
+        """Every request's hot path: the header screened by one C-level match (the key itself is
+        extracted when a call needs it), ``request.restate`` set; a problem response, or None."""
         integration = _runtime._integration or get_integration()
         raw = request.META.get(integration.key_environ_key)
-        key: str | None = None
-        if raw is not None:
-            try:
-                key = parse_key(raw, integration.key_header, integration.key_max_length)
-            except MalformedIdempotencyKey as error:
-                return problem_response(malformed_problem(error))
-        state = request.restate = DjangoRequest(integration, key, request)
-        return state
+        found: KeyFound = None
+        if raw is not None and (found := integration.screen_key(raw)) is None:
+            parsed = integration.read_one_key(raw)
+            if isinstance(parsed, Problem):
+                return problem_response(parsed)
+            found = parsed
+        request.restate = DjangoRequest(integration, found, request)
+        return None
 
     def __call__(self, request: HttpRequest) -> Any:
-        # Every request's hot path (sync): the header parsed, one object made, the guards'
-        # context variable set and reset directly.
         if self.is_async:
             return self.__acall__(request)
-        state = self._begin(request)
-        if type(state) is not DjangoRequest:
-            return state
-        token = _web_request.set(state)
-        try:
-            return self.get_response(request)
-        finally:
-            _web_request.reset(token)
+        problem = self._begin(request)
+        return self.get_response(request) if problem is None else problem
 
     async def __acall__(self, request: HttpRequest) -> Any:
-        state = self._begin(request)
-        if type(state) is not DjangoRequest:
-            return state
-        token = _web_request.set(state)
-        try:
-            response: Awaitable[Any] = self.get_response(request)
-            return await response
-        finally:
-            _web_request.reset(token)
-
-    def process_view(
-        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
-    ) -> HttpResponse | None:
-        state = request.__dict__.get("restate")
-        if type(state) is DjangoRequest and state._rw_key is not None and iscoroutinefunction(view):
-            # An async view may not touch the ORM: resolve its principal now, in sync code. A
-            # sync view resolves it when it first calls Restate, so a keyed request that never
-            # does never loads the session and user just for us.
-            principal = state._rw_integration.settings.principal
-            state._rw_set_principal(
-                principal(request) if principal is not None else user_principal(request)
-            )
-        return None
-
-    async def _process_view_async(
-        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
-    ) -> HttpResponse | None:
-        state = request.__dict__.get("restate")
-        if type(state) is DjangoRequest and state._rw_key is not None and iscoroutinefunction(view):
-            principal = state._rw_integration.settings.principal
-            if principal is not None:
-                value = await sync_to_async(principal)(request)
-            elif hasattr(request, "auser"):
-                value = _principal_of(await request.auser())
-            else:
-                value = await sync_to_async(user_principal)(request)
-            state._rw_set_principal(value)
-        return None
+        problem = self._begin(request)
+        if problem is not None:
+            return problem
+        response: Awaitable[Any] = self.get_response(request)
+        return await response
