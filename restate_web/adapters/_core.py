@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import re
 import ssl
 import sys
@@ -118,6 +119,14 @@ class RequestBinding:
         """The authenticated caller that scopes derived keys (resolved on first use)."""
         if not self._principal_resolved:
             value = self._resolve_principal() if self._resolve_principal is not None else None
+            if inspect.isawaitable(value):
+                if inspect.iscoroutine(value):
+                    value.close()  # never awaited: no "coroutine was never awaited" warning
+                raise TypeError(
+                    "the PRINCIPAL callable is async, and this request's keys were derived from "
+                    "sync code: use the async client in an async view (it awaits PRINCIPAL), "
+                    "make PRINCIPAL a plain function, or call binding.set_principal(...) first"
+                )
             self._principal = None if value is None else str(value)
             self._principal_resolved = True
         return self._principal
@@ -194,6 +203,26 @@ class RequestBinding:
 
     def __repr__(self) -> str:
         return f"<RequestBinding {self.method} {self.path} key={self.incoming_key!r}>"
+
+
+def principal_resolvers(
+    principal: Callable[[Any], Any] | None, request: Callable[[], Any]
+) -> dict[str, Any]:
+    """``RequestBinding`` keyword arguments for a ``PRINCIPAL`` callable given the framework's
+    request (made by ``request()`` when first needed): async callables are awaited by the async
+    client, never called from sync code."""
+    if principal is None:
+        return {}
+    if inspect.iscoroutinefunction(principal):
+
+        async def resolve_async() -> Any:
+            return await principal(request())
+
+        def refuse_sync() -> Any:
+            return resolve_async()  # an awaitable: RequestBinding.principal explains
+
+        return {"principal": refuse_sync, "async_principal": resolve_async}
+    return {"principal": lambda: principal(request())}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,6 +40,7 @@ from ._core import (  # noqa: E402
     RequestState,
     WebView,
     callable_name,
+    principal_resolvers,
 )
 from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import RestateSettings  # noqa: E402
@@ -142,7 +143,7 @@ class _AsgiRequest(RequestState):
             path=_path(scope),
             incoming_key=self.incoming_key,
             get_header=_header_getter(scope),
-            principal=(lambda: principal(Request(scope))) if principal is not None else None,
+            **principal_resolvers(principal, lambda: Request(scope)),
             view_name=self.view_name,
             client_hint=self.client_hint,
         )

@@ -48,6 +48,7 @@ from ._core import (  # noqa: E402
     RequestState,
     callable_name,
     environ_header_getter,
+    principal_resolvers,
 )
 from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
@@ -148,7 +149,7 @@ class _WsgiRequest(RequestState):
             path=raw_path.encode("latin-1").decode("utf-8", "replace"),
             incoming_key=self.incoming_key,
             get_header=environ_header_getter(environ),
-            principal=(lambda: principal(req)) if principal is not None else None,
+            **principal_resolvers(principal, lambda: req),
             view_name=_view_name,
             client_hint=self.client_hint,
         )

@@ -258,3 +258,34 @@ def test_the_usual_keys_pass_the_screen(value, key):
 def test_values_the_parser_must_decide_miss_the_screen(value):
     screen_str, _ = key_screens(255)
     assert screen_str.fullmatch(value) is None
+
+
+def test_an_async_principal_is_awaited_by_the_async_path_and_refused_from_sync_code():
+    from restate_web.adapters._core import RequestBinding, principal_resolvers
+
+    async def current_user(request: dict) -> str:
+        await asyncio.sleep(0)
+        return f"user:{request['name']}"
+
+    def binding() -> RequestBinding:
+        return RequestBinding(
+            Integration({"INGRESS_URL": "http://127.0.0.1:9"}),
+            framework="test",
+            method="POST",
+            path="/orders",
+            incoming_key="k",
+            get_header=lambda name: None,
+            **principal_resolvers(current_user, lambda: {"name": "alice"}),
+        )
+
+    from_sync = binding()
+    with pytest.raises(TypeError, match="PRINCIPAL callable is async"):
+        from_sync.idempotency_key_for(Target("service", "Svc", "h"))
+
+    awaited = binding()
+    asyncio.run(awaited.aprepare())
+    assert awaited.principal == "user:alice"
+    key = awaited.idempotency_key_for(Target("service", "Svc", "h"))
+    assert key == derive_key(
+        KeyScope("POST", "/orders", "user:alice"), "k", Target("service", "Svc", "h"), 1
+    )

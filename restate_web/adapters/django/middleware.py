@@ -9,7 +9,12 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import (
+    async_to_sync,
+    iscoroutinefunction,
+    markcoroutinefunction,
+    sync_to_async,
+)
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import LazyObject
 
@@ -110,6 +115,8 @@ class DjangoRequest:
             custom: Callable[[HttpRequest], Any] = principal
 
             def sync_principal() -> Any:
+                if iscoroutinefunction(custom):  # Django can run it from sync code
+                    return async_to_sync(custom)(request)
                 return custom(request)
 
             async def async_principal() -> Any:
