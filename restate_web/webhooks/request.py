@@ -66,6 +66,11 @@ class Headers(Mapping[str, str]):
         values = self._fields.get(name.lower())
         return values[0] if values else default
 
+    def get_lowercase(self, name: str) -> str | None:
+        """``get(name)`` for a ``name`` already in lower case (parsers that prepare theirs)."""
+        values = self._fields.get(name)
+        return values[0] if values else None
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._fields
 
