@@ -75,14 +75,17 @@ class DjangoRequest:
     framework = "Django"
     client_hint = _CLIENT_HINT
 
+    # Set when first needed; until then reading one gives None (see __getattr__). Every request
+    # makes one of these objects, and most never use the client.
+    _rw_binding: RequestBinding | None
+    _rw_client: Any
+
     def __init__(self, integration: Integration, found: KeyFound, request: HttpRequest) -> None:
         self._rw_integration = integration
         self._rw_found = found
         # A weak reference: the request holds this object (request.restate), and a cycle would
         # leave every request to the garbage collector instead of freeing it when it is done.
         self._rw_request_ref = weakref.ref(request)
-        self._rw_binding: RequestBinding | None = None
-        self._rw_client: Any = None
 
     @property
     def _rw_request(self) -> HttpRequest:
@@ -154,6 +157,8 @@ class DjangoRequest:
         )
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_rw_"):
+            return None  # one of our own slots, not set yet
         client = self._rw_client
         if client is None:
             client = self._rw_client = _client_for(self._rw_get_binding())
