@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import types
 import weakref
-from collections.abc import AsyncIterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
 from .._optional import require
@@ -115,8 +115,11 @@ def _path(scope: Scope) -> str:
     return root + path if root and not path.startswith(root) else path
 
 
-_MARK = "restate_web.key"
-"""The scope key ``RestateMiddleware`` sets on every HTTP request: ``(integration, found)``."""
+_installed_apps: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The apps ``install`` added the adapter to (for mounted sub-apps and the guards' probe)."""
+_mounted_integrations: weakref.WeakKeyDictionary[Any, Integration] = weakref.WeakKeyDictionary()
+"""Sub-apps without the adapter -> the integration of the app that mounts them."""
+
 _STATE = "restate_web.request"
 """The scope key of a request's ``_AsgiRequest`` (made when a dependency first asks)."""
 
@@ -149,43 +152,45 @@ class _AsgiRequest(RequestState):
         )
 
 
-class RestateMiddleware:
-    """Pure ASGI middleware: reads the idempotency header of every HTTP request.
+def read_key(integration: Integration, scope: Scope) -> KeyFound | Problem:
+    """The request's idempotency key as ``RestateMiddleware`` reads it (see ``KeyFound``), or
+    the problem to answer with."""
+    header = integration.key_header_asgi
+    raw = None
+    several = False
+    for name, value in scope["headers"]:
+        if name == header:
+            several = raw is not None
+            raw = value
+    if raw is None:
+        return None
+    if not several:
+        found = integration.screen_key_bytes(raw)
+        if found is not None:
+            return found
+    # Not the usual shape (escapes, spaces, empty, several lines...): the parser decides.
+    return integration.read_key([v.decode("latin-1") for n, v in scope["headers"] if n == header])
 
-    A malformed header is answered with 400 problem+json before the app runs. Otherwise what
-    was read is left in the scope, where the dependencies find it to bind clients to the request.
+
+class RestateMiddleware:
+    """Pure ASGI middleware: checks the idempotency header of every HTTP request.
+
+    A malformed header is answered with 400 problem+json before the app runs. Nothing else
+    happens per request: the dependencies read the key again when a view asks for a client
+    (a Restate call costs milliseconds; every request pays for what is done here), and the
+    guards find the view on the stack when they raise (``_probe``).
     """
 
     def __init__(self, app: ASGIApp, integration: Integration) -> None:
         self.app = app
         self.integration = integration
-        self._header = integration.key_header_asgi
-        self._screen = integration.screen_key_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Every request's hot path: one pass over the headers, at most one C-level match of the
-        # key (extracted only when a call needs it) and one tuple kept in the scope. Nothing is
-        # marked for the guards: they find the view on the stack when they raise (``_probe``).
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        header = self._header
-        raw = None
-        found: KeyFound = None
-        several = False
-        for name, value in scope["headers"]:
-            if name == header:
-                several = raw is not None
-                raw = value
-        if raw is not None and (several or (found := self._screen(raw)) is None):
-            # Not the usual shape (escapes, spaces, empty, several lines...): the parser decides.
-            values = [v.decode("latin-1") for n, v in scope["headers"] if n == header]
-            parsed = self.integration.read_key(values)
-            if isinstance(parsed, Problem):
-                await _send_problem(send, parsed)
+        if scope["type"] == "http":
+            found = read_key(self.integration, scope)
+            if isinstance(found, Problem):
+                await _send_problem(send, found)
                 return
-            found = parsed
-        scope[_MARK] = (self.integration, found)
         await self.app(scope, receive, send)
 
 
@@ -225,72 +230,82 @@ def install(app: Any, settings: RestateSettings | Mapping[str, Any] | None = Non
 
 
 def get_integration(app_or_connection: Any) -> Integration:
-    """The ``Integration`` of an app (or of the app serving a request)."""
+    """The ``Integration`` of an app (or of the app serving a request), or of the app with the
+    adapter that mounts it (a sub-application reached through ``app.mount``)."""
     app = app_or_connection
     if isinstance(app_or_connection, HTTPConnection):
         app = app_or_connection.app
     integration = getattr(getattr(app, "state", None), "restate", None)
-    if not isinstance(integration, Integration):
-        raise RuntimeError(
-            "restate_web is not installed on this app: call "
-            "restate_web.adapters.fastapi.install(app) before it starts"
-        )
-    return integration
+    if isinstance(integration, Integration):
+        return integration
+    with contextlib.suppress(TypeError):  # an app that cannot be weakly referenced
+        mounted = _mounted_integrations.get(app)
+        if mounted is not None:
+            return mounted
+    for parent in list(_installed_apps):
+        if any(node is app for node in _route_tree(parent)):
+            found: Integration = parent.state.restate
+            with contextlib.suppress(TypeError):
+                _mounted_integrations[app] = found
+            return found
+    raise RuntimeError(
+        "restate_web is not installed on this app: call "
+        "restate_web.adapters.fastapi.install(app) before it starts"
+    )
 
 
 def binding_of(connection: HTTPConnection) -> RequestBinding:
-    """The ``RequestBinding`` of the request being handled (``RestateMiddleware`` reads it)."""
+    """The ``RequestBinding`` of the request being handled (made when first asked for)."""
     scope = connection.scope
     state = scope.get(_STATE)
     if isinstance(state, _AsgiRequest):
         return state.binding()
-    mark = scope.get(_MARK)
-    if mark is None:
-        raise RuntimeError(
-            "no Restate binding for this request: call "
-            "restate_web.adapters.fastapi.install(app) (it adds RestateMiddleware)"
-        )
-    state = scope[_STATE] = _AsgiRequest(mark[0], mark[1], scope)
+    integration = get_integration(connection)
+    found = read_key(integration, scope)
+    if isinstance(found, Problem):  # only when RestateMiddleware did not see the request
+        raise ProblemException(found)
+    state = scope[_STATE] = _AsgiRequest(integration, found, scope)
     return state.binding()
 
 
 # --- the guards' view of a request ---------------------------------------------------------------
-
-_installed_apps: weakref.WeakSet[Any] = weakref.WeakSet()
-
 
 # Where routers keep their routes: Starlette's routers and mounts (``routes``, ``app``), FastAPI's
 # included routers (``original_router`` since 0.12x; older versions copy the routes instead).
 _ROUTE_CONTAINERS = ("routes", "original_router", "router", "app")
 
 
-def _endpoints_by_code() -> dict[types.CodeType, Any]:
-    """The code object of every endpoint of the apps with the adapter (unwrapping decorators)."""
-    found: dict[types.CodeType, Any] = {}
+def _route_tree(app: Any) -> Iterator[Any]:
+    """Every route, router and mounted app reachable from ``app``'s router."""
     seen: set[int] = set()
-
-    def visit(node: Any, depth: int) -> None:
+    pending: list[tuple[Any, int]] = [(getattr(app, "router", None), 0)]
+    while pending:
+        node, depth = pending.pop()
         if node is None or id(node) in seen or depth > 32:
-            return
+            continue
         seen.add(id(node))
         if isinstance(node, (list, tuple)):
-            for item in node:
-                visit(item, depth + 1)
-            return
-        endpoint = getattr(node, "endpoint", None)
-        func = endpoint
-        while func is not None:
-            code = getattr(func, "__code__", None)
-            if isinstance(code, types.CodeType):
-                found.setdefault(code, endpoint)
-            func = getattr(func, "__wrapped__", None)
+            pending.extend((item, depth + 1) for item in node)
+            continue
+        yield node
         for name in _ROUTE_CONTAINERS:
             child = getattr(node, name, None)
             if child is not None and not isinstance(child, types.FunctionType):
-                visit(child, depth + 1)
+                pending.append((child, depth + 1))
 
+
+def _endpoints_by_code() -> dict[types.CodeType, Any]:
+    """The code object of every endpoint of the apps with the adapter (unwrapping decorators)."""
+    found: dict[types.CodeType, Any] = {}
     for app in list(_installed_apps):
-        visit(getattr(app, "router", None), 0)
+        for node in _route_tree(app):
+            endpoint = getattr(node, "endpoint", None)
+            func = endpoint
+            while func is not None:
+                code = getattr(func, "__code__", None)
+                if isinstance(code, types.CodeType):
+                    found.setdefault(code, endpoint)
+                func = getattr(func, "__wrapped__", None)
     return found
 
 

@@ -14,6 +14,7 @@ from restate_web.guards import (
     durable_only,
     ensure_durable_context,
 )
+from restate_web.adapters.fastapi import RestateIngress
 from tests.adapters.apps import common
 
 
@@ -304,3 +305,32 @@ def test_fastapi_guards_name_decorated_views_in_nested_routers_and_mounts():
             assert result["error"] == "DurableContextOutsideHandler", path
             assert f"the FastAPI view '{__name__}.test_fastapi_guards_name" in result["message"]
             assert f"<locals>.{view}'" in result["message"], result
+
+
+def test_fastapi_a_mounted_sub_app_uses_the_parents_integration(ingress_url, ingress):
+    """The adapter installed on the main app serves the routes of an app mounted in it: the
+    sub-app's views get request-bound clients, and replays with one key run once."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from restate_web.adapters.fastapi import install
+
+    app, sub = FastAPI(), FastAPI()
+    install(app, {"INGRESS_URL": ingress_url})
+
+    @sub.post("/count/{counter}")
+    async def count(counter: str, restate: RestateIngress) -> dict:
+        return {"total": await restate.object("Counter", counter).call("add", 1)}
+
+    app.mount("/shop", sub)
+    counter = f"mounted-{uuid.uuid4()}"
+    with TestClient(app) as client:
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        first = client.post(f"/shop/count/{counter}", headers=headers)
+        again = client.post(f"/shop/count/{counter}", headers=headers)
+        malformed = client.post(f"/shop/count/{counter}", headers={"Idempotency-Key": "a b"})
+    assert first.status_code == 200 and first.json() == {"total": 1}
+    assert again.json() == {"total": 1}
+    assert malformed.status_code == 400
+    assert malformed.headers["content-type"] == "application/problem+json"
+    assert ingress.object("Counter", counter).call("get") == 1
