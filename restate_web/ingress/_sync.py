@@ -47,7 +47,10 @@ class IngressClient(BaseClient):
         auto_idempotency_keys: give every call and send without a key a generated one, so that
             it can be retried safely after a failure in flight.
         http2: talk HTTP/2 to the ingress (one multiplexed connection; needs the ``http2``
-            extra). Faster under concurrency.
+            extra). Not faster than the default HTTP/1.1 pool in bench/ingress.py (0.5-0.6x
+            with 32 threads), and httpcore's HTTP/2 shared by many threads has lost its
+            connection under load there (the server closing it with PROTOCOL_ERROR; see
+            encode/httpx#3324); for when something on the way to Restate requires HTTP/2.
         transport: an httpx transport (for tests, proxies, or ASGI apps).
     """
 
