@@ -8,13 +8,13 @@ import uuid
 
 import pytest
 
+from restate_web.adapters.fastapi import RestateIngress
 from restate_web.guards import (
     DurableContextOutsideHandler,
     LeakedContextError,
     durable_only,
     ensure_durable_context,
 )
-from restate_web.adapters.fastapi import RestateIngress
 from tests.adapters.apps import common
 
 

@@ -64,8 +64,9 @@ def _client_for(binding: RequestBinding) -> Any:
 class DjangoRequest:
     """``request.restate``: the per-request state, and the request-bound client it forwards to.
 
-    One object per request (it is also the guards' web-request mark): the ``RequestBinding``
-    is made when a view first uses the client, and the client then. In a sync view an
+    One object per request (what the guards' probe reports, found through the request that a
+    view's frame holds): the ``RequestBinding`` is made when a view first uses the client, and
+    the client then. In a sync view an
     ``IngressClient``, in an async view the ``AsyncIngressClient`` of the running event loop;
     attribute access is forwarded to it. Its own attributes start with ``_rw_`` so that they
     never hide the client's.
