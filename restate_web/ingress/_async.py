@@ -147,6 +147,30 @@ class AsyncIngressClient(BaseClient):
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
 
+async def _call(
+    handle: AsyncServiceHandle | AsyncWorkflowHandle,
+    handler: HandlerArg,
+    arg: Any,
+    options: CallOptions,
+) -> Any:
+    """``call`` of service, object and workflow handles. The binding (if any) finishes its async
+    work first (e.g. loading the user its keys depend on): the key is derived as the op is built."""
+    await handle._client._prepare_binding()
+    return await handle._client._execute(handle._call_op(handler, arg, options))
+
+
+async def _send(
+    handle: AsyncServiceHandle | AsyncWorkflowHandle,
+    handler: HandlerArg,
+    arg: Any,
+    options: SendOptions,
+) -> AsyncSendHandle:
+    """``send`` of service, object and workflow handles (see ``_call``)."""
+    await handle._client._prepare_binding()
+    op, codec = handle._send_op(handler, arg, options)
+    return AsyncSendHandle(handle._client, await handle._client._execute(op), codec)
+
+
 class AsyncServiceHandle(TargetHandleBase):
     _kind: Literal["service", "object", "workflow"]
     _client: AsyncIngressClient
@@ -156,16 +180,13 @@ class AsyncServiceHandle(TargetHandleBase):
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]
     ) -> Any:
         """Run ``handler`` with ``arg`` and return its result (waits for it)."""
-        await self._client._prepare_binding()
-        return await self._client._execute(self._call_op(handler, arg, options))
+        return await _call(self, handler, arg, options)
 
     async def send(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
     ) -> AsyncSendHandle:
         """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it."""
-        await self._client._prepare_binding()
-        op, codec = self._send_op(handler, arg, options)
-        return AsyncSendHandle(self._client, await self._client._execute(op), codec)
+        return await _send(self, handler, arg, options)
 
 
 class AsyncObjectHandle(AsyncServiceHandle):
@@ -184,15 +205,13 @@ class AsyncWorkflowHandle(WorkflowHandleBase):
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]
     ) -> Any:
         """Call a shared handler of this workflow (e.g. a status query or a signal)."""
-        await self._client._prepare_binding()
-        return await self._client._execute(self._call_op(handler, arg, options))
+        return await _call(self, handler, arg, options)
 
     async def send(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
     ) -> AsyncSendHandle:
-        await self._client._prepare_binding()
-        op, codec = self._send_op(handler, arg, options)
-        return AsyncSendHandle(self._client, await self._client._execute(op), codec)
+        """Start a shared handler of this workflow without waiting."""
+        return await _send(self, handler, arg, options)
 
     async def attach(self, **options: Unpack[ResultOptions]) -> Any:
         """Wait for the workflow to finish and return its result."""
