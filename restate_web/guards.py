@@ -10,11 +10,13 @@ The reverse of ``IngressInHandlerError``:
 * ``install_context_guard()`` makes a Restate context object that leaked out of its handler
   (kept in a global, handed to a background thread, used from a web request) raise
   ``LeakedContextError`` instead of writing into another invocation's journal. The web adapters
-  install it by default (setting ``GUARD_CONTEXTS``).
+  install it by default (setting ``GUARD_CONTEXTS``) in processes that import restate-sdk, when
+  they import it (``install_context_guard_where_handlers_run``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import importlib.util
@@ -54,60 +56,27 @@ _web_request: contextvars.ContextVar[WebRequestInfo | None] = contextvars.Contex
     "restate_web_request", default=None
 )
 
-_probes: list[Callable[[], WebRequestInfo | None]] = []
-
-
-def register_web_request_probe(probe: Callable[[], WebRequestInfo | None]) -> None:
-    """Let ``current_web_request`` ask ``probe`` when no request was entered explicitly.
-
-    The adapters mark nothing per request (a context variable set and reset on every request
-    would be a sizeable share of their cost): the guards only need the request when they raise,
-    so each adapter registers a probe that finds it then, from its framework's own request
-    context (Flask) or from the calling frames (``find_in_frames``). Idempotent.
-    """
-    if probe not in _probes:
-        _probes.append(probe)
-
 
 def current_web_request() -> WebRequestInfo | None:
-    """The web request being handled, or None. Not for hot paths: probes may walk the stack."""
-    value = _web_request.get()
-    if value is not None:
-        return value
-    for probe in _probes:
-        info = probe()
-        if info is not None:
-            return info
-    return None
+    """The web request being handled in this context, or None.
+
+    The adapters' middleware marks every request with ``enter_web_request``, as sentry-python
+    marks its scope: a context variable, so the request is also known in the asyncio tasks the
+    view creates and in the threads it starts through ``asyncio.to_thread`` or
+    ``contextvars.copy_context().run`` (not in a bare ``threading.Thread``, which starts with
+    an empty context).
+    """
+    return _web_request.get()
 
 
 def enter_web_request(info: WebRequestInfo) -> contextvars.Token[WebRequestInfo | None]:
-    """Mark the current context as handling ``info`` (for adapters of other frameworks, which
-    may prefer this to a probe); pass the token to ``exit_web_request``."""
+    """Mark the current context as handling ``info``; pass the token to ``exit_web_request``.
+    (The adapters do this for every request; for adapters of other frameworks.)"""
     return _web_request.set(info)
 
 
 def exit_web_request(token: contextvars.Token[WebRequestInfo | None]) -> None:
     _web_request.reset(token)
-
-
-T = TypeVar("T")
-
-
-def find_in_frames(match: Callable[[types.FrameType], T | None]) -> T | None:
-    """The first non-None ``match(frame)`` over the calling frames, innermost first.
-
-    A view is on the stack of whatever it calls, on its own thread and, for async views, up the
-    chain of awaiting coroutines; so is a sync view that the framework runs in a worker thread.
-    Code that the view hands to another task or thread is not, and then None is the answer.
-    """
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None:
-        found = match(frame)
-        if found is not None:
-            return found
-        frame = frame.f_back
-    return None
 
 
 def _where() -> str:
@@ -337,6 +306,48 @@ def install_context_guard() -> bool:
                 wrapped = _marking_run(original) if name in ("run", "run_typed") else original
                 setattr(cls, name, _guarded(name, wrapped, owner))
         return True
+
+
+_HANDLER_MODULE = "restate.server_context"
+
+
+class _InstallWhenImported:
+    """A ``sys.meta_path`` finder that installs the guard right after restate-sdk's context
+    module is imported (it finds nothing itself: the usual finders load the module)."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != _HANDLER_MODULE:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)  # once: the next find_spec below must not come back here
+        spec = importlib.util.find_spec(fullname)
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        load = loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            load(module)
+            install_context_guard()
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def install_context_guard_where_handlers_run() -> None:
+    """``install_context_guard()`` in processes that run Restate handlers, and only there.
+
+    If restate-sdk is already imported the guard is installed now; otherwise when the SDK is
+    first imported (a ``sys.meta_path`` hook, which costs nothing until then). A web worker
+    that never imports the SDK does not pay for importing it, and its classes stay unpatched.
+    What the web adapters call (setting ``GUARD_CONTEXTS``). Idempotent.
+    """
+    if "restate" in sys.modules:
+        install_context_guard()
+        return
+    with _install_lock:
+        if not any(isinstance(finder, _InstallWhenImported) for finder in sys.meta_path):
+            sys.meta_path.insert(0, _InstallWhenImported())
 
 
 def uninstall_context_guard() -> None:

@@ -1,27 +1,33 @@
 """The framework-agnostic heart of the adapters.
 
 An ``Integration`` exists once per web app: its settings, the shared blocking ``IngressClient``
-and one ``AsyncIngressClient`` per event loop. For each web request an adapter calls
-``Integration.begin`` with what it read from its framework's request object; the result is either
-a ``Problem`` to answer with (a malformed idempotency key: the view must not run) or a
-``RequestBinding``, the ``CallBinding`` that clients bound to the request use to derive
-idempotency keys and pick the headers that may be forwarded to Restate. Adapters only translate
-their framework to and from these calls; every decision is made here.
+and one ``AsyncIngressClient`` per event loop. Every web request gets one ``RequestBinding``
+from its framework's middleware, made the same way everywhere:
+
+1. ``Integration.screen_key`` reads the idempotency header (a malformed one is a ``Problem``
+   to answer with; the view does not run);
+2. the adapter builds its ``RequestBinding`` subclass, which only translates the framework's
+   request (method, path, headers, view name, the object ``PRINCIPAL`` receives);
+3. ``RequestBinding.entry_problem`` refuses forwarded headers httpx could not send;
+4. the middleware marks the binding as the request being handled (``guards.enter_web_request``,
+   a context variable) for the guards and the framework's client accessors.
+
+The binding is the ``CallBinding`` of the clients handed to the view: it reserves derived
+idempotency keys in program order and looks the principal up once per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import inspect
 import re
 import ssl
 import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping, Sequence
+from typing import Any, ClassVar
 
 import httpx
 
@@ -34,6 +40,7 @@ from ._idempotency import (
     MalformedIdempotencyKey,
     Problem,
     derive_key,
+    header_problem,
     key_of,
     key_screens,
     malformed_problem,
@@ -45,196 +52,298 @@ from ._settings import RestateSettings, load_settings
 
 _TRACEPARENT_RE = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 _MAX_TRACESTATE = 512
+# What httpx can send as a header value: visible ASCII, spaces and tabs.
+_SENDABLE_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 # Ordinals change only when a call is made; one lock for all requests is cheaper than one each.
 _ordinal_lock = threading.Lock()
 
-HeaderGetter = Callable[[str], "str | None"]
-"""Returns the value of a request header (name in lower case), or None when absent."""
+_UNRESOLVED: Any = object()
+
+
+class _ReservedKey:
+    """A derived key whose ordinal was fixed when the call was made (``ReservedKey``)."""
+
+    __slots__ = ("_binding", "_key", "_ordinal", "_target")
+
+    def __init__(self, binding: RequestBinding, key: str, target: Target, ordinal: int) -> None:
+        self._binding = binding
+        self._key = key
+        self._target = target
+        self._ordinal = ordinal
+
+    def _derive(self, principal: str | None) -> str:
+        binding = self._binding
+        scope = KeyScope(binding.method, binding.path, principal)
+        return derive_key(scope, self._key, self._target, self._ordinal)
+
+    def get(self) -> str:
+        return self._derive(self._binding.principal())
+
+    async def aget(self) -> str:
+        return self._derive(await self._binding.aprincipal())
+
+    def __repr__(self) -> str:
+        return f"<reserved key #{self._ordinal} for {self._target}>"
 
 
 class RequestBinding:
-    """Everything about one web request that its ingress calls depend on (a ``CallBinding``).
+    """One web request as the core sees it, the same for every framework.
 
-    Derived keys: the ``n``-th call to a target made while handling the request gets
-    ``derive_key(scope, incoming key, target, n)``; a call with an explicit ``idempotency_key=``
-    keeps it (the client never asks the binding) and does not count.
+    It is the ``CallBinding`` of the clients bound to the request: the ``n``-th call to a target
+    made while handling the request gets the key derived from (method, path, principal, incoming
+    key, target, ``n``), ``n`` fixed when the call is made; a call with an explicit
+    ``idempotency_key=`` keeps it and does not count. It is also what the guards report
+    (``guards.WebRequestInfo``).
+
+    Adapters subclass it to translate their framework's request: ``method``, ``path``,
+    ``header``, ``view_name``, ``principal_argument`` and, where the framework has its own way,
+    how the principal is found without a ``PRINCIPAL`` setting and how sync and async code call
+    each other.
     """
 
     __slots__ = (
+        "__weakref__",
+        "_async_client",
         "_forwarded",
-        "_get_header",
+        "_found",
+        "_lookup",
         "_ordinals",
         "_principal",
-        "_principal_resolved",
-        "_resolve_principal",
-        "_resolve_principal_async",
-        "_view_name",
-        "client_hint",
-        "framework",
-        "incoming_key",
+        "_principal_lock",
+        "_sync_client",
         "integration",
-        "method",
-        "path",
     )
+    framework: ClassVar[str] = "web"
+    client_hint: ClassVar[str] = "the request's Restate client"
 
-    def __init__(
-        self,
-        integration: Integration,
-        *,
-        framework: str,
-        method: str,
-        path: str,
-        incoming_key: str | None,
-        get_header: HeaderGetter,
-        principal: Callable[[], Any] | None = None,
-        async_principal: Callable[[], Awaitable[Any]] | None = None,
-        view_name: Callable[[], str | None] | None = None,
-        client_hint: str = "the request's Restate client",
-    ) -> None:
+    def __init__(self, integration: Integration, found: KeyFound) -> None:
         self.integration = integration
-        self.framework = framework
-        self.method = method.upper()
-        self.path = path
-        self.incoming_key = incoming_key
-        self.client_hint = client_hint
-        self._get_header = get_header
-        self._resolve_principal = principal
-        self._resolve_principal_async = async_principal
-        self._view_name = view_name
-        self._principal: str | None = None
-        self._principal_resolved = False
-        self._ordinals: dict[Target, int] = {}
+        self._found = found
+        self._principal: Any = _UNRESOLVED
+        self._ordinals: dict[Target, int] | None = None
         self._forwarded: dict[str, str] | None = None
+        self._sync_client: IngressClient | None = None
+        self._async_client: tuple[asyncio.AbstractEventLoop, AsyncIngressClient] | None = None
+        self._lookup: asyncio.Future[str | None] | None = None
+        self._principal_lock: threading.Lock | None = None
 
-    # -- guards.WebRequestInfo
-
-    def view_name(self) -> str | None:
-        return self._view_name() if self._view_name is not None else None
-
-    # -- principal
+    # -- what adapters translate
 
     @property
-    def principal(self) -> str | None:
-        """The authenticated caller that scopes derived keys (resolved on first use)."""
-        if not self._principal_resolved:
-            value = self._resolve_principal() if self._resolve_principal is not None else None
-            if inspect.isawaitable(value):
-                if inspect.iscoroutine(value):
-                    value.close()  # never awaited: no "coroutine was never awaited" warning
-                raise TypeError(
-                    "the PRINCIPAL callable is async, and this request's keys were derived from "
-                    "sync code: use the async client in an async view (it awaits PRINCIPAL), "
-                    "make PRINCIPAL a plain function, or call binding.set_principal(...) first"
-                )
-            self._principal = None if value is None else str(value)
-            self._principal_resolved = True
-        return self._principal
+    def method(self) -> str:
+        raise NotImplementedError
 
-    async def aprepare(self) -> None:
-        """Resolve the principal without blocking the event loop (the async clients await this
-        before deriving a key). For frameworks whose user may only be loaded asynchronously in
-        async code (Django's ``await request.auser()``); a no-op once resolved or without a key.
+    @property
+    def path(self) -> str:
+        raise NotImplementedError
+
+    def header(self, name: str) -> str | None:
+        """The value of a request header (``name`` in lower case), or None when absent."""
+        raise NotImplementedError
+
+    def view_name(self) -> str | None:
+        """``module.qualname`` of the view handling the request, when known."""
+        return None
+
+    def principal_argument(self) -> Any:
+        """What the ``PRINCIPAL`` callable receives: the framework's request object."""
+        raise NotImplementedError
+
+    def default_principal(self) -> Any:
+        """The principal when no ``PRINCIPAL`` is set (Django: the authenticated user)."""
+        return None
+
+    async def adefault_principal(self) -> Any:
+        return self.default_principal()
+
+    def run_coroutine(self, function: Callable[[Any], Coroutine[Any, Any, Any]], arg: Any) -> Any:
+        """Run an async ``PRINCIPAL`` from sync code (each framework has its own bridge)."""
+        raise TypeError(
+            "the PRINCIPAL callable is async, and a key of this request was derived from sync "
+            "code: use the async client in an async view, make PRINCIPAL a plain function, or "
+            "call binding.set_principal(...) before the first call"
+        )
+
+    async def run_sync(self, function: Callable[[Any], Any], arg: Any) -> Any:
+        """Run a plain ``PRINCIPAL`` from async code (Django: in a worker thread)."""
+        return function(arg)
+
+    # -- the request's key
+
+    @property
+    def incoming_key(self) -> str | None:
+        """The request's idempotency key (None when it came without one)."""
+        return key_of(self._found)
+
+    def require_key(self) -> Problem | None:
+        """The problem to answer with when a route requires a key and none came."""
+        if self._found is None:
+            return missing_problem(self.integration.settings.idempotency_header)
+        return None
+
+    def entry_problem(self) -> Problem | None:
+        """What to refuse the request with before the view runs, or None.
+
+        Header values that are forwarded to Restate must be sendable (httpx encodes them as
+        ASCII): refused here with 400, not a 500 from deep inside the view's first call.
         """
-        if (
-            self._principal_resolved
-            or self._resolve_principal_async is None
-            or self.incoming_key is None
-        ):
-            return
-        value = await self._resolve_principal_async()
-        with _ordinal_lock:
-            if not self._principal_resolved:
-                self._principal = None if value is None else str(value)
-                self._principal_resolved = True
+        names = self.integration.settings.forward_headers
+        if not names:
+            return None
+        for name in names:
+            value = self.header(name)
+            if value is not None and _SENDABLE_VALUE.fullmatch(value) is None:
+                return header_problem(name)
+        return None
+
+    # -- principal: looked up once per request, by whichever call needs it first
 
     def set_principal(self, principal: Any) -> None:
-        """Scope this request's derived keys to ``principal`` (before the first call)."""
+        """Scope this request's derived keys to ``principal`` (before its first ingress call)."""
         with _ordinal_lock:
             if self._ordinals:
                 raise RuntimeError(
                     "set_principal() after an ingress call of this request: the keys already "
-                    "derived would not be scoped to the principal"
+                    "derived would not be scoped to the principal; set it before the first call "
+                    "(in an auth dependency, a before_request hook or a middleware)"
                 )
             self._principal = None if principal is None else str(principal)
-            self._principal_resolved = True
 
-    @property
-    def scope(self) -> KeyScope:
-        return KeyScope(self.method, self.path, self.principal)
+    def principal(self) -> str | None:
+        """The caller that scopes derived keys, looked up now from sync code if not yet known."""
+        value = self._principal
+        if value is not _UNRESOLVED:
+            return value  # type: ignore[no-any-return]
+        with _ordinal_lock:
+            lock = self._principal_lock
+            if lock is None:
+                lock = self._principal_lock = threading.Lock()
+        with lock:  # another thread of this request may be looking it up right now
+            if self._principal is _UNRESOLVED:
+                configured = self.integration.settings.principal
+                if configured is None:
+                    found = self.default_principal()
+                elif inspect.iscoroutinefunction(configured):
+                    found = self.run_coroutine(configured, self.principal_argument())
+                else:
+                    found = configured(self.principal_argument())
+                if inspect.isawaitable(found):
+                    if inspect.iscoroutine(found):
+                        found.close()
+                    raise TypeError("PRINCIPAL returned an awaitable: declare it with async def")
+                self._principal = None if found is None else str(found)
+        return self._principal  # type: ignore[no-any-return]
+
+    async def aprincipal(self) -> str | None:
+        """The principal from async code: one lookup shared by every concurrent call."""
+        value = self._principal
+        if value is not _UNRESOLVED:
+            return value  # type: ignore[no-any-return]
+        lookup = self._lookup
+        if lookup is None or lookup.get_loop() is not asyncio.get_running_loop():
+            lookup = self._lookup = asyncio.ensure_future(self._look_up_async())
+        # A call that is cancelled must not cancel the lookup the other calls wait for.
+        return await asyncio.shield(lookup)
+
+    async def _look_up_async(self) -> str | None:
+        configured = self.integration.settings.principal
+        if configured is None:
+            found = await self.adefault_principal()
+        elif inspect.iscoroutinefunction(configured):
+            found = await configured(self.principal_argument())
+        else:
+            found = await self.run_sync(configured, self.principal_argument())
+        with _ordinal_lock:
+            if self._principal is _UNRESOLVED:
+                self._principal = None if found is None else str(found)
+            return self._principal  # type: ignore[no-any-return]
 
     # -- CallBinding
 
-    def idempotency_key_for(self, target: Target) -> str | None:
-        if self.incoming_key is None:
+    def reserve_key(self, target: Target) -> _ReservedKey | None:
+        """Fix the ordinal of a call to ``target`` now (the client calls this when user code
+        makes the call, before any await); None when the request carries no key."""
+        key = self.incoming_key
+        if key is None:
             return None
-        scope = self.scope
         with _ordinal_lock:
-            ordinal = self._ordinals.get(target, 0) + 1
-            self._ordinals[target] = ordinal
-        return derive_key(scope, self.incoming_key, target, ordinal)
+            ordinals = self._ordinals
+            if ordinals is None:
+                ordinals = self._ordinals = {}
+            ordinal = ordinals[target] = ordinals.get(target, 0) + 1
+        return _ReservedKey(self, key, target, ordinal)
 
     def forwarded_headers(self) -> Mapping[str, str]:
-        if self._forwarded is None:
-            self._forwarded = self._compute_forwarded()
-        return self._forwarded
+        forwarded = self._forwarded
+        if forwarded is None:
+            forwarded = self._forwarded = self._compute_forwarded()
+        return forwarded
 
     def _compute_forwarded(self) -> dict[str, str]:
         settings = self.integration.settings
         out: dict[str, str] = {}
         if settings.forward_trace_context and not _otel_span_active():
-            traceparent = self._get_header("traceparent")
+            # Invalid trace context is ignored, as W3C Trace Context says: the trace restarts.
+            traceparent = self.header("traceparent")
             if traceparent is not None and _TRACEPARENT_RE.match(traceparent.strip()):
                 out["traceparent"] = traceparent.strip()
-                tracestate = self._get_header("tracestate")
-                if tracestate and len(tracestate) <= _MAX_TRACESTATE and tracestate.isascii():
+                tracestate = self.header("tracestate")
+                if (
+                    tracestate
+                    and len(tracestate) <= _MAX_TRACESTATE
+                    and _SENDABLE_VALUE.fullmatch(tracestate)
+                ):
                     out["tracestate"] = tracestate.strip()
         for name in settings.forward_headers:
-            value = self._get_header(name)
+            value = self.header(name)
             if value is not None:
                 out[name] = value
         return out
 
-    def require_key(self) -> Problem | None:
-        """The problem to answer with when a route requires a key and none came."""
-        if self.incoming_key is None:
-            return missing_problem(self.integration.settings.idempotency_header)
-        return None
+    # Until the ingress clients reserve keys themselves (restate_web.ingress._core.CallBinding
+    # with reserve_key), they ask for the key when they build the call.
+    def idempotency_key_for(self, target: Target) -> str | None:
+        reserved = self.reserve_key(target)
+        return None if reserved is None else reserved.get()
+
+    async def aprepare(self) -> None:
+        if self._found is not None:
+            await self.aprincipal()
+
+    # -- the clients bound to this request
+
+    def sync_client(self) -> IngressClient:
+        """The app's blocking client bound to this request."""
+        client = self._sync_client
+        if client is None:
+            client = self._sync_client = self.integration.sync_client().with_binding(self)
+        return client
+
+    def async_client(self) -> AsyncIngressClient:
+        """The running event loop's async client bound to this request."""
+        entry = self._async_client
+        if entry is not None and entry[0] is _running_loop():
+            return entry[1]
+        client = self.integration.async_client().with_binding(self)
+        self._async_client = (asyncio.get_running_loop(), client)
+        return client
 
     def __repr__(self) -> str:
-        return f"<RequestBinding {self.method} {self.path} key={self.incoming_key!r}>"
+        return f"<{type(self).__name__} {self.framework} key={self.incoming_key!r}>"
 
 
-def principal_resolvers(
-    principal: Callable[[Any], Any] | None, request: Callable[[], Any]
-) -> dict[str, Any]:
-    """``RequestBinding`` keyword arguments for a ``PRINCIPAL`` callable given the framework's
-    request (made by ``request()`` when first needed): async callables are awaited by the async
-    client, never called from sync code."""
-    if principal is None:
-        return {}
-    if inspect.iscoroutinefunction(principal):
-
-        async def resolve_async() -> Any:
-            return await principal(request())
-
-        def refuse_sync() -> Any:
-            return resolve_async()  # an awaitable: RequestBinding.principal explains
-
-        return {"principal": refuse_sync, "async_principal": resolve_async}
-    return {"principal": lambda: principal(request())}
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
-@dataclasses.dataclass(frozen=True)
-class WebView:
-    """A ``guards.WebRequestInfo``: the view a probe found on the stack."""
-
-    framework: str
-    client_hint: str
-    name: str | None
-
-    def view_name(self) -> str | None:
-        return self.name
+def current_binding() -> RequestBinding | None:
+    """The binding of the web request being handled in this context (None outside one)."""
+    info = guards.current_web_request()
+    return info if isinstance(info, RequestBinding) else None
 
 
 def environ_header_getter(environ: Mapping[str, Any]) -> Callable[[str], str | None]:
@@ -247,40 +356,9 @@ def environ_header_getter(environ: Mapping[str, Any]) -> Callable[[str], str | N
     return get_header
 
 
-class RequestState:
-    """What an adapter keeps per request: the screened key, and the binding once needed.
-
-    A ``guards.WebRequestInfo`` too, and the place the adapters find the request's binding.
-    Building the ``RequestBinding`` is deferred to the
-    first view that asks for a client, so a request that never calls Restate pays only for
-    reading the header.
-    """
-
-    __slots__ = ("_binding", "_found", "integration")
-    framework = "web"
-    client_hint = "the request's Restate client"
-
-    def __init__(self, integration: Integration, found: KeyFound) -> None:
-        self.integration = integration
-        self._found = found
-        self._binding: RequestBinding | None = None
-
-    @property
-    def incoming_key(self) -> str | None:
-        """The request's idempotency key (None when it came without one)."""
-        return key_of(self._found)
-
-    def view_name(self) -> str | None:
-        return None
-
-    def binding(self) -> RequestBinding:
-        binding = self._binding
-        if binding is None:
-            binding = self._binding = self.make_binding()
-        return binding
-
-    def make_binding(self) -> RequestBinding:
-        raise NotImplementedError
+def wsgi_path(environ: Mapping[str, Any]) -> str:
+    raw_path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    return str(raw_path.encode("latin-1").decode("utf-8", "replace"))
 
 
 def _otel_span_active() -> bool:
@@ -355,11 +433,26 @@ class _LoopClients:
             await entry[1].aclose()
 
 
+class _LoopClient(AsyncIngressClient):
+    """An ``AsyncIngressClient`` configured exactly like the app's blocking client.
+
+    Built the way ``AsyncIngressClient`` builds its httpx client (environment proxies and
+    certificates, limits, http2), except that every loop's client shares one SSL context:
+    loading the certificate store costs tens of milliseconds, and Flask makes a client for
+    every async view's loop.
+    """
+
+    def __init__(self, base_url: str | None, ssl_context: ssl.SSLContext, **kwargs: Any) -> None:
+        super().__init__(base_url, transport=httpx.AsyncBaseTransport(), **kwargs)
+        self._http = httpx.AsyncClient(**self._http_kwargs(None), verify=ssl_context)
+
+
 class Integration:
     """One web app's Restate integration: settings and clients. Adapters keep one per app.
 
-    Webhook routes and other extensions reach it from the app (``app.state.restate`` in
-    Starlette/FastAPI, ``app.extensions["restate"]`` in Flask, ``get_integration()`` in Django).
+    ``get_integration()`` returns it in every framework (FastAPI ``get_integration(app or
+    request)``, Flask ``restate.integration`` / ``app.extensions["restate"]``, Django
+    ``get_integration()``).
     """
 
     def __init__(self, settings: RestateSettings | Mapping[str, Any] | None = None) -> None:
@@ -370,15 +463,14 @@ class Integration:
         self.key_header_asgi = self.settings.header_lower.encode("latin-1")
         self.key_environ_key = self.settings.header_environ_key
         screen_str, screen_bytes = key_screens(self.key_max_length)
-        # ``fullmatch`` of the usual well-formed header values; a miss goes to ``read_one_key``.
-        self.screen_key = screen_str.fullmatch
-        self.screen_key_bytes = screen_bytes.fullmatch
+        self._screen_str = screen_str.fullmatch
+        self._screen_bytes = screen_bytes.fullmatch
         self._sync: IngressClient | None = None
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
         self._loop_clients = _LoopClients(self._make_async_client)
         if self.settings.guard_contexts:
-            guards.install_context_guard()
+            guards.install_context_guard_where_handlers_run()
 
     # -- clients
 
@@ -405,11 +497,12 @@ class Integration:
 
     def _make_async_client(self) -> AsyncIngressClient:
         if self._ssl is None:
-            # Building an SSL context costs milliseconds; every per-loop client shares one.
             self._ssl = httpx.create_ssl_context()
-        transport = httpx.AsyncHTTPTransport(verify=self._ssl, limits=DEFAULT_ASYNC_LIMITS)
-        return AsyncIngressClient(
-            self.settings.ingress_url, transport=transport, **self._client_kwargs()
+        return _LoopClient(
+            self.settings.ingress_url,
+            self._ssl,
+            limits=DEFAULT_ASYNC_LIMITS,
+            **self._client_kwargs(),
         )
 
     def async_client(self) -> AsyncIngressClient:
@@ -427,51 +520,38 @@ class Integration:
 
     # -- requests
 
-    def read_key(self, values: Sequence[str]) -> str | Problem | None:
-        """The request's idempotency key (None when absent) or the Problem to answer with."""
-        if not values:
-            return None
-        try:
-            return parse_idempotency_key(
-                values, header=self.key_header, max_length=self.key_max_length
-            )
-        except MalformedIdempotencyKey as error:
-            return malformed_problem(error)
+    def screen_key(self, raw: str | bytes | None) -> KeyFound | Problem:
+        """The idempotency header of a request with at most one such header line.
 
-    def read_one_key(self, value: str) -> str | Problem | None:
-        """``read_key`` of a request with exactly one header line."""
+        Every request pays for this: one C-level match of the usual shapes, the key itself
+        extracted when a call needs it (``KeyFound``). Anything else goes to the parser, which
+        decides and explains (a ``Problem`` to answer with).
+        """
+        if raw is None:
+            return None
+        found: KeyFound = (
+            self._screen_bytes(raw) if isinstance(raw, bytes) else self._screen_str(raw)
+        )
+        if found is not None:
+            return found
+        value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
         try:
             return parse_key(value, self.key_header, self.key_max_length)
         except MalformedIdempotencyKey as error:
             return malformed_problem(error)
 
-    def begin(
-        self,
-        *,
-        framework: str,
-        method: str,
-        path: str,
-        key_values: Sequence[str],
-        get_header: HeaderGetter,
-        principal: Callable[[], Any] | None = None,
-        view_name: Callable[[], str | None] | None = None,
-        client_hint: str = "the request's Restate client",
-    ) -> RequestBinding | Problem:
-        """``read_key`` and a ``RequestBinding`` in one step (for adapters of other frameworks)."""
-        key = self.read_key(key_values)
-        if isinstance(key, Problem):
-            return key
-        return RequestBinding(
-            self,
-            framework=framework,
-            method=method,
-            path=path,
-            incoming_key=key,
-            get_header=get_header,
-            principal=principal,
-            view_name=view_name,
-            client_hint=client_hint,
-        )
+    def screen_keys(self, values: Sequence[str | bytes]) -> KeyFound | Problem:
+        """``screen_key`` of a request with any number of header lines."""
+        if len(values) <= 1:
+            return self.screen_key(values[0] if values else None)
+        try:
+            return parse_idempotency_key(
+                [v.decode("latin-1") if isinstance(v, bytes) else v for v in values],
+                header=self.key_header,
+                max_length=self.key_max_length,
+            )
+        except MalformedIdempotencyKey as error:
+            return malformed_problem(error)
 
     def __repr__(self) -> str:
         return f"<Integration {self.settings.ingress_url or '(RESTATE_INGRESS_URL)'}>"

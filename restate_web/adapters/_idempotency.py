@@ -228,3 +228,16 @@ def missing_problem(header: str) -> Problem:
         f"this endpoint requires an {header} header: send a unique value (a UUID) and send the "
         "same value again when you retry the request",
     )
+
+
+PROBLEM_HEADER = "tag:restate-web,2025:header-not-sendable"
+
+
+def header_problem(name: str) -> Problem:
+    return Problem(
+        400,
+        PROBLEM_HEADER,
+        "Header cannot be forwarded",
+        f"the {name} header is forwarded to Restate and must be ASCII text (visible characters, "
+        "spaces and tabs); send it percent-encoded or without it",
+    )

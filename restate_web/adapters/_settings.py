@@ -1,10 +1,11 @@
 """Adapter settings: one set of names for the environment, Flask config and Django settings.
 
 ``RESTATE_INGRESS_URL`` in the environment, ``app.config["RESTATE_INGRESS_URL"]`` in Flask,
-``RESTATE = {"INGRESS_URL": ...}`` in Django and ``install(app, {"INGRESS_URL": ...})`` in
-FastAPI are the same setting. Explicit values win over the environment, which wins over the
-defaults. Every adapter validates through ``check_settings`` so that a bad value is reported the
-same way everywhere (Django turns the problems into system-check messages).
+``RESTATE = {"INGRESS_URL": ...}`` in Django and ``Restate(app, {"INGRESS_URL": ...})`` in
+FastAPI are the same setting. References to code (``PRINCIPAL``, ``WEBHOOKS``) are
+``"package.module:name"`` strings everywhere. Explicit values win over the environment,
+which wins over the defaults. Every adapter validates through ``check_settings`` so that a bad
+value is reported the same way everywhere (Django turns the problems into system-check messages).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ NEVER_FORWARDED = frozenset(
 _TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 Principal = Callable[[Any], Any]
-"""Given the framework's request object, the authenticated caller (a string or an id), or None."""
+"""Given the framework's request object, the authenticated caller (a string or an id), or None.
+A plain or an ``async def`` function."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,11 +183,14 @@ def _parse_principal(value: Any) -> Principal | None:
     if value is None:
         return None
     if isinstance(value, str):
-        module, _, attr = value.replace(":", ".").rpartition(".")
-        if not module:
-            raise ValueError(f"expected 'package.module.function', got {value!r}")
+        module, sep, attr = value.strip().partition(":")
+        if not sep or not module or not attr:
+            raise ValueError(f"expected 'package.module:function', got {value!r}")
         try:
-            value = getattr(importlib.import_module(module), attr)
+            found: Any = importlib.import_module(module)
+            for name in attr.split("."):
+                found = getattr(found, name)
+            value = found
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"cannot import {value!r}: {exc}") from exc
     if not callable(value):

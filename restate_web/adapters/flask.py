@@ -34,7 +34,6 @@ from flask import (  # noqa: E402
     Flask,
     Response,
     current_app,
-    has_request_context,
     request,
 )
 
@@ -45,10 +44,9 @@ from ..webhooks.pipeline import WebhookResponse  # noqa: E402
 from ._core import (  # noqa: E402
     Integration,
     RequestBinding,
-    RequestState,
     callable_name,
-    environ_header_getter,
-    principal_resolvers,
+    current_binding,
+    wsgi_path,
 )
 from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
@@ -63,18 +61,16 @@ from ._webhooks import (  # noqa: E402
 
 __all__ = [
     "Restate",
-    "RestateWSGIMiddleware",
+    "RestateMiddleware",
     "idempotency_key_required",
-    "problem_response",
     "webhook_blueprint",
 ]
 
 EXTENSION = "restate"
-_CLIENT_HINT = "restate.client (or restate.async_client)"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def problem_response(problem: Problem) -> Response:
+def _problem_response(problem: Problem) -> Response:
     return Response(problem.body(), status=problem.status, headers=problem.headers())
 
 
@@ -88,122 +84,96 @@ def _integration() -> Integration:
     return integration
 
 
-_MARK = "restate_web.key"
-"""The environ key ``RestateWSGIMiddleware`` sets on every request: ``(integration, found)``."""
-_STATE = "restate_web.request"
-"""The environ key of the request's ``_WsgiRequest`` (made when first asked for)."""
+class _WsgiBinding(RequestBinding):
+    """A request as a WSGI environ (Flask's request object is in it once Flask made it)."""
 
-
-def _state() -> _WsgiRequest | None:
-    """The current request's state, when ``RestateWSGIMiddleware`` saw the request.
-
-    Flask's own request context marks the request for the guards (see ``_probe``): the
-    middleware only leaves the key in the environ, and the rest is made on first use.
-    """
-    if not has_request_context():
-        return None
-    environ = request.environ
-    state = environ.get(_STATE)
-    if isinstance(state, _WsgiRequest):
-        return state
-    mark = environ.get(_MARK)
-    if mark is None:
-        return None
-    state = environ[_STATE] = _WsgiRequest(mark[0], mark[1], environ)
-    return state
-
-
-def _binding() -> RequestBinding | None:
-    state = _state()
-    return None if state is None else state.binding()
-
-
-def _view_name() -> str | None:
-    if not has_request_context() or request.endpoint is None:
-        return None
-    return callable_name(current_app.view_functions.get(request.endpoint)) or request.endpoint
-
-
-class _WsgiRequest(RequestState):
-    __slots__ = ("environ",)
+    __slots__ = ("app", "environ")
     framework = "Flask"
-    client_hint = _CLIENT_HINT
+    client_hint = "restate.client (or restate.async_client)"
 
-    def __init__(self, integration: Integration, found: KeyFound, environ: Any) -> None:
+    def __init__(
+        self, integration: Integration, found: KeyFound, environ: dict[str, Any], app: Any
+    ) -> None:
         super().__init__(integration, found)
         self.environ = environ
+        self.app = app
+
+    @property
+    def method(self) -> str:
+        return str(self.environ.get("REQUEST_METHOD", "GET")).upper()
+
+    @property
+    def path(self) -> str:
+        return wsgi_path(self.environ)
+
+    def header(self, name: str) -> str | None:
+        value = self.environ.get("HTTP_" + name.upper().replace("-", "_"))
+        return None if value is None else str(value)
+
+    def _request(self) -> Any:
+        return self.environ.get("werkzeug.request")
 
     def view_name(self) -> str | None:
-        return _view_name()
+        endpoint = getattr(self._request(), "endpoint", None)
+        if endpoint is None:
+            return None
+        views = getattr(self.app, "view_functions", {})
+        return callable_name(views.get(endpoint)) or str(endpoint)
 
-    def make_binding(self) -> RequestBinding:
-        environ = self.environ
-        principal = self.integration.settings.principal
-        req = request._get_current_object() if principal is not None else None  # type: ignore[attr-defined]
-        raw_path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    def principal_argument(self) -> Any:
+        found = self._request()
+        return found if found is not None else request._get_current_object()  # type: ignore[attr-defined]
 
-        return RequestBinding(
-            self.integration,
-            framework=self.framework,
-            method=environ.get("REQUEST_METHOD", "GET"),
-            path=raw_path.encode("latin-1").decode("utf-8", "replace"),
-            incoming_key=self.incoming_key,
-            get_header=environ_header_getter(environ),
-            **principal_resolvers(principal, lambda: req),
-            view_name=_view_name,
-            client_hint=self.client_hint,
-        )
+    def run_coroutine(self, function: Any, arg: Any) -> Any:
+        from asgiref.sync import async_to_sync  # Flask's own bridge to async code
+
+        return async_to_sync(function)(arg)
 
 
-class RestateWSGIMiddleware:
-    """Wraps ``app.wsgi_app``: reads the idempotency header before Flask dispatches.
+class RestateMiddleware:
+    """Wraps ``app.wsgi_app`` (``Restate`` adds it): binds every request before Flask
+    dispatches it.
 
-    A malformed header is answered with 400 problem+json and Flask never sees the request.
-    (A WSGI middleware rather than ``before_request``/``teardown_request`` hooks: it costs a
-    fraction of a Flask hook per request.)
+    A malformed idempotency header, or a forwarded header httpx could not send, is answered
+    with 400 problem+json and Flask never sees the request. Otherwise the request's
+    ``RequestBinding`` is the current web request (a context variable) while Flask handles it.
     """
 
-    def __init__(self, wsgi_app: Any, integration: Integration) -> None:
+    def __init__(self, wsgi_app: Any, integration: Integration, app: Any = None) -> None:
         self.wsgi_app = wsgi_app
         self.integration = integration
+        self.app = app
         self._environ_key = integration.key_environ_key
-        self._screen = integration.screen_key
-        self._no_key = (integration, None)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        # Every request's hot path: no settings looked up, no context variable (the guards ask
-        # Flask's request context), at most one C-level match of the key and one tuple.
-        raw = environ.get(self._environ_key)
-        if raw is None:
-            environ[_MARK] = self._no_key
-        else:
-            found: KeyFound = self._screen(raw)
-            if found is None:
-                parsed = self.integration.read_one_key(raw)
-                if isinstance(parsed, Problem):
-                    body = parsed.body()
-                    start_response(
-                        f"{parsed.status} {HTTPStatus(parsed.status).phrase}",
-                        [*parsed.headers(), ("content-length", str(len(body)))],
-                    )
-                    return [body]
-                found = parsed
-            environ[_MARK] = (self.integration, found)
-        return self.wsgi_app(environ, start_response)
+        found = self.integration.screen_key(environ.get(self._environ_key))
+        if isinstance(found, Problem):
+            return _refuse(found, start_response)
+        binding = _WsgiBinding(self.integration, found, environ, self.app)
+        problem = binding.entry_problem()
+        if problem is not None:
+            return _refuse(problem, start_response)
+        token = guards.enter_web_request(binding)
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            guards.exit_web_request(token)
 
 
-def _probe() -> _WsgiRequest | None:
-    """The guards' view of the current Flask request (registered below)."""
-    return _state()
-
-
-guards.register_web_request_probe(_probe)
+def _refuse(problem: Problem, start_response: Any) -> list[bytes]:
+    body = problem.body()
+    start_response(
+        f"{problem.status} {HTTPStatus(problem.status).phrase}",
+        [*problem.headers(), ("content-length", str(len(body)))],
+    )
+    return [body]
 
 
 class Restate:
     """The Flask extension: ``Restate(app)`` or ``Restate()`` then ``init_app(app)``.
 
     ``settings`` (same names as the config keys, without ``RESTATE_``) override the config.
+    Initialising one app twice raises ``RuntimeError``.
     """
 
     def __init__(
@@ -216,6 +186,11 @@ class Restate:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> Integration:
+        if EXTENSION in app.extensions:
+            raise RuntimeError(
+                "Restate is already initialised on this app: call Restate(app) or "
+                "restate.init_app(app) once per app"
+            )
         if isinstance(self._settings, RestateSettings):
             integration = Integration(self._settings)
         else:
@@ -227,7 +202,7 @@ class Restate:
             values.update(self._settings or {})
             integration = Integration(values)
         app.extensions[EXTENSION] = integration
-        app.wsgi_app = RestateWSGIMiddleware(app.wsgi_app, integration)  # type: ignore[method-assign]
+        app.wsgi_app = RestateMiddleware(app.wsgi_app, integration, app)  # type: ignore[method-assign]
         return integration
 
     @property
@@ -238,32 +213,33 @@ class Restate:
     @property
     def binding(self) -> RequestBinding | None:
         """The current request's binding (None outside a request)."""
-        return _binding() if has_request_context() else None
+        return current_binding()
 
     @property
     def client(self) -> IngressClient:
         """The app's blocking client, bound to the current request (when there is one)."""
-        client = _integration().sync_client()
-        binding = self.binding
-        return client if binding is None else client.with_binding(binding)
+        binding = current_binding()
+        return _integration().sync_client() if binding is None else binding.sync_client()
 
     @property
     def async_client(self) -> AsyncIngressClient:
         """The async client of the running event loop, bound to the current request."""
-        client = _integration().async_client()
-        binding = self.binding
-        return client if binding is None else client.with_binding(binding)
+        binding = current_binding()
+        return _integration().async_client() if binding is None else binding.async_client()
 
 
 def idempotency_key_required(view: F) -> F:
     """Decorator: the view answers 400 problem+json unless the request has an idempotency key."""
 
     def problem() -> Response | None:
-        binding = _binding()
+        binding = current_binding()
         if binding is None:
-            raise RuntimeError("the Restate extension is not initialised on this app")
+            raise RuntimeError(
+                "the Restate extension is not initialised on this app: call Restate(app) or "
+                "restate.init_app(app)"
+            )
         found = binding.require_key()
-        return None if found is None else problem_response(found)
+        return None if found is None else _problem_response(found)
 
     if inspect.iscoroutinefunction(view):
 

@@ -8,16 +8,14 @@ import sys
 
 import pytest
 
-from restate_web.adapters import (
-    Integration,
+from restate_web.adapters import Integration, RequestBinding, RestateConfigError
+from restate_web.adapters._idempotency import (
     KeyScope,
     MalformedIdempotencyKey,
-    RestateConfigError,
-    check_settings,
     derive_key,
-    load_settings,
     parse_idempotency_key,
 )
+from restate_web.adapters._settings import check_settings, load_settings
 from restate_web.ingress import Target
 from tests.conftest import ROOT
 
@@ -116,17 +114,33 @@ def test_unknown_setting_suggests_the_right_name():
     assert problems[0].hint == "did you mean INGRESS_URL?"
 
 
+class DictBinding(RequestBinding):
+    """A request as a dict of headers: what an adapter of another framework would write."""
+
+    __slots__ = ("headers", "request")
+
+    def __init__(self, integration, found, headers, request=None):
+        super().__init__(integration, found)
+        self.headers = headers
+        self.request = request
+
+    method = "POST"
+    path = "/p"
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    def principal_argument(self):
+        return self.request
+
+
 def make_binding(integration, headers=None, principal=None, key="k"):
     headers = {k.lower(): v for k, v in (headers or {}).items()}
-    binding = integration.begin(
-        framework="test",
-        method="POST",
-        path="/p",
-        key_values=[key] if key else [],
-        get_header=headers.get,
-        principal=principal,
-    )
-    assert not hasattr(binding, "status"), binding
+    found = integration.screen_key(key)
+    assert not hasattr(found, "status"), found
+    binding = DictBinding(integration, found, headers)
+    if principal is not None:
+        binding.set_principal(principal())
     return binding
 
 
@@ -138,14 +152,14 @@ def test_binding_ordinals_explicit_principal_and_forwarding():
         principal=lambda: 42,
     )
     target = Target("service", "Greeter", "greet")
-    first, second = binding.idempotency_key_for(target), binding.idempotency_key_for(target)
+    first, second = binding.reserve_key(target).get(), binding.reserve_key(target).get()
     assert first != second
     assert first == derive_key(KeyScope("POST", "/p", "42"), "k", target, 1)
     with pytest.raises(RuntimeError, match="set_principal"):
         binding.set_principal("late")
     # An invalid traceparent is dropped; cookies are never forwarded.
     assert dict(binding.forwarded_headers()) == {"x-tenant": "t1"}
-    assert make_binding(integration, key=None).idempotency_key_for(target) is None
+    assert make_binding(integration, key=None).reserve_key(target) is None
 
 
 def test_active_opentelemetry_span_wins_over_the_incoming_traceparent():
@@ -260,32 +274,30 @@ def test_values_the_parser_must_decide_miss_the_screen(value):
     assert screen_str.fullmatch(value) is None
 
 
-def test_an_async_principal_is_awaited_by_the_async_path_and_refused_from_sync_code():
-    from restate_web.adapters._core import RequestBinding, principal_resolvers
+def test_an_async_principal_is_awaited_once_and_refused_from_plain_sync_code():
+    calls: list[str] = []
 
     async def current_user(request: dict) -> str:
-        await asyncio.sleep(0)
+        calls.append(request["name"])
+        await asyncio.sleep(0.01)
         return f"user:{request['name']}"
 
+    integration = Integration({"INGRESS_URL": "http://127.0.0.1:9", "PRINCIPAL": current_user})
+
     def binding() -> RequestBinding:
-        return RequestBinding(
-            Integration({"INGRESS_URL": "http://127.0.0.1:9"}),
-            framework="test",
-            method="POST",
-            path="/orders",
-            incoming_key="k",
-            get_header=lambda name: None,
-            **principal_resolvers(current_user, lambda: {"name": "alice"}),
-        )
+        return DictBinding(integration, "k", {}, {"name": "alice"})
 
-    from_sync = binding()
+    target = Target("service", "Svc", "h")
     with pytest.raises(TypeError, match="PRINCIPAL callable is async"):
-        from_sync.idempotency_key_for(Target("service", "Svc", "h"))
+        binding().reserve_key(target).get()
 
-    awaited = binding()
-    asyncio.run(awaited.aprepare())
-    assert awaited.principal == "user:alice"
-    key = awaited.idempotency_key_for(Target("service", "Svc", "h"))
-    assert key == derive_key(
-        KeyScope("POST", "/orders", "user:alice"), "k", Target("service", "Svc", "h"), 1
-    )
+    async def concurrent_calls(b: RequestBinding) -> list[str]:
+        first, second = b.reserve_key(target), b.reserve_key(target)
+        return await asyncio.gather(second.aget(), first.aget())
+
+    calls.clear()
+    second, first = asyncio.run(concurrent_calls(binding()))
+    assert calls == ["alice"]  # one lookup for both calls
+    scope = KeyScope("POST", "/p", "user:alice")
+    assert first == derive_key(scope, "k", target, 1)  # ordinals in the order the calls were made
+    assert second == derive_key(scope, "k", target, 2)

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from restate_web.adapters.fastapi import RestateIngress
+from restate_web.adapters.fastapi import AsyncRestateClient
 from restate_web.guards import (
     DurableContextOutsideHandler,
     LeakedContextError,
@@ -32,10 +32,10 @@ def test_fastapi_wraps_the_user_lifespan_and_closes_the_client(ingress_url):
         (async_client,) = [entry[0] for entry in loop_clients.values()]
     assert app.state.user_lifespan == "stopped"
     assert async_client._http.is_closed
-    with pytest.raises(RuntimeError, match="already installed"):
-        from restate_web.adapters.fastapi import install
+    from restate_web.adapters.fastapi import Restate
 
-        install(app)
+    with pytest.raises(RuntimeError, match="already installed"):
+        Restate(app)
 
 
 def test_fastapi_middleware_is_pure_asgi():
@@ -271,7 +271,7 @@ def test_fastapi_guards_name_decorated_views_in_nested_routers_and_mounts():
     from fastapi import APIRouter, FastAPI
     from fastapi.testclient import TestClient
 
-    from restate_web.adapters.fastapi import install
+    from restate_web.adapters.fastapi import Restate
 
     def logged(view):
         @functools.wraps(view)
@@ -281,7 +281,7 @@ def test_fastapi_guards_name_decorated_views_in_nested_routers_and_mounts():
         return wrapper
 
     app = FastAPI()
-    install(app, {"INGRESS_URL": "http://127.0.0.1:9"})
+    Restate(app, {"INGRESS_URL": "http://127.0.0.1:9"})
     inner, outer, mounted = APIRouter(), APIRouter(prefix="/outer"), FastAPI()
 
     @inner.post("/decorated")
@@ -308,18 +308,18 @@ def test_fastapi_guards_name_decorated_views_in_nested_routers_and_mounts():
 
 
 def test_fastapi_a_mounted_sub_app_uses_the_parents_integration(ingress_url, ingress):
-    """The adapter installed on the main app serves the routes of an app mounted in it: the
+    """Restate installed on the main app serves the routes of an app mounted in it: the
     sub-app's views get request-bound clients, and replays with one key run once."""
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from restate_web.adapters.fastapi import install
+    from restate_web.adapters.fastapi import Restate
 
     app, sub = FastAPI(), FastAPI()
-    install(app, {"INGRESS_URL": ingress_url})
+    Restate(app, {"INGRESS_URL": ingress_url})
 
     @sub.post("/count/{counter}")
-    async def count(counter: str, restate: RestateIngress) -> dict:
+    async def count(counter: str, restate: AsyncRestateClient) -> dict:
         return {"total": await restate.object("Counter", counter).call("add", 1)}
 
     app.mount("/shop", sub)

@@ -7,8 +7,12 @@ import uuid
 
 import pytest
 
-from restate_web.adapters import KeyScope, derive_key
-from restate_web.adapters._idempotency import PROBLEM_MALFORMED, PROBLEM_MISSING
+from restate_web.adapters._idempotency import (
+    PROBLEM_MALFORMED,
+    PROBLEM_MISSING,
+    KeyScope,
+    derive_key,
+)
 from restate_web.ingress import Target
 
 PROBLEM_JSON = "application/problem+json"

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 import pytest
 
-from restate_web.adapters import KeyScope, derive_key
+from restate_web.adapters._idempotency import KeyScope, derive_key
 from restate_web.ingress import IngressClient, NotReady, Target
 from restate_web.webhooks import make_callback_url, make_reject_callback_url
 

@@ -84,14 +84,14 @@ def create_fastapi_app(settings: dict[str, Any] | None = None, **secrets: str) -
     from fastapi.responses import Response
 
     from restate_web.adapters.fastapi import (
+        AsyncRestateClient,
         IdempotencyKey,
-        RestateIngress,
+        Restate,
         get_integration,
-        install,
     )
 
     app = FastAPI()
-    install(app, {"PRINCIPAL": principal, **(settings or {})})
+    Restate(app, {"PRINCIPAL": principal, **(settings or {})})
     stripe = webhook_endpoint(secrets.get("stripe"))
     callbacks = callback_endpoint(secrets.get("callback"))
 
@@ -121,11 +121,11 @@ def create_fastapi_app(settings: dict[str, Any] | None = None, **secrets: str) -
         return await restate.service("RelOnce").call(handler, body)
 
     @app.post("/orders")
-    async def orders(request: Request, restate: RestateIngress, _: IdempotencyKey) -> Any:
+    async def orders(request: Request, restate: AsyncRestateClient, _: IdempotencyKey) -> Any:
         return await order("make", request, restate)
 
     @app.post("/slow-orders")
-    async def slow_orders(request: Request, restate: RestateIngress, _: IdempotencyKey) -> Any:
+    async def slow_orders(request: Request, restate: AsyncRestateClient, _: IdempotencyKey) -> Any:
         return await order("slow", request, restate)
 
     return app

@@ -7,8 +7,10 @@ settings.py::
     RESTATE = {"INGRESS_URL": "http://localhost:8080"}
 
 In views, ``request.restate`` is the ingress client bound to the request: an ``IngressClient``
-in sync views, an ``AsyncIngressClient`` (of the running event loop) in async views, under
-WSGI and ASGI alike. ``manage.py check`` reports bad settings as ``restate_web.E00x``/``W00x``.
+in sync code, an ``AsyncIngressClient`` (of the running event loop) in async code, under WSGI
+and ASGI alike; decided each time it is read, so a helper that an async view runs with
+``sync_to_async`` gets the blocking client. Both share the request's binding.
+``manage.py check`` reports bad settings as ``restate_web.E00x``/``W00x``.
 """
 
 from __future__ import annotations
@@ -17,18 +19,6 @@ from ..._optional import require
 
 require("django", "django", "restate_web.adapters.django")
 
-from ._runtime import (  # noqa: E402
-    get_async_client,
-    get_client,
-    get_integration,
-    idempotency_key_required,
-    problem_response,
-)
+from ._runtime import get_integration, idempotency_key_required  # noqa: E402
 
-__all__ = [
-    "get_async_client",
-    "get_client",
-    "get_integration",
-    "idempotency_key_required",
-    "problem_response",
-]
+__all__ = ["get_integration", "idempotency_key_required"]

@@ -12,11 +12,13 @@ from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
-from ...ingress import AsyncIngressClient, IngressClient
 from .._core import Integration, RequestBinding
 from .._idempotency import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+BINDING_ATTRIBUTE = "_restate_binding"
+"""Where ``RestateMiddleware`` keeps a request's binding (``request.restate.binding``)."""
 
 _lock = threading.Lock()
 _integration: Integration | None = None
@@ -49,16 +51,6 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_reset, dispatch_uid="restate_web.adapters.django.reset")
 
 
-def get_client() -> IngressClient:
-    """The shared blocking client (not bound to a request); ``request.restate`` in views."""
-    return get_integration().sync_client()
-
-
-def get_async_client() -> AsyncIngressClient:
-    """The running event loop's async client (not bound to a request)."""
-    return get_integration().async_client()
-
-
 def problem_response(problem: Problem) -> HttpResponse:
     response = HttpResponse(problem.body(), status=problem.status)
     for name, value in problem.headers():
@@ -67,9 +59,13 @@ def problem_response(problem: Problem) -> HttpResponse:
 
 
 def binding_of(request: HttpRequest) -> RequestBinding:
-    from .middleware import binding_of as _binding_of
-
-    return _binding_of(request)
+    binding = request.__dict__.get(BINDING_ATTRIBUTE)
+    if not isinstance(binding, RequestBinding):
+        raise RuntimeError(
+            "no Restate binding on this request: add "
+            "'restate_web.adapters.django.middleware.RestateMiddleware' to MIDDLEWARE"
+        )
+    return binding
 
 
 def idempotency_key_required(view: F) -> F:

@@ -16,7 +16,7 @@ class RestateConfig(AppConfig):  # type: ignore[misc]
         # ready() may run more than once: everything here is idempotent.
         import importlib
 
-        from ...guards import install_context_guard
+        from ...guards import install_context_guard_where_handlers_run
         from .. import _settings
 
         importlib.import_module(f"{__package__}.checks")  # registers the system checks
@@ -25,4 +25,4 @@ class RestateConfig(AppConfig):  # type: ignore[misc]
         # Invalid settings are reported by `manage.py check`, not raised here.
         parsed, _ = _settings.check_settings(values if isinstance(values, dict) else None)
         if parsed.guard_contexts:
-            install_context_guard()
+            install_context_guard_where_handlers_run()

@@ -84,8 +84,8 @@ def derived_keys(client: Any) -> dict[str, Any]:
     binding = client.binding
     counter = Target("object", "Counter", "add", "k1")
     greeter = Target("service", "Greeter", "greet")
-    keys = [binding.idempotency_key_for(t) for t in (counter, counter, greeter)]
-    return {"keys": keys, "principal": binding.principal}
+    keys = [binding.reserve_key(t).get() for t in (counter, counter, greeter)]
+    return {"keys": keys, "principal": binding.principal()}
 
 
 def durable_only_from_view() -> dict[str, Any]:

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from restate_web.adapters.fastapi import (
+    AsyncRestateClient,
     IdempotencyKey,
-    RestateIngress,
-    RestateIngressSync,
-    install,
+    Restate,
+    RestateClient,
 )
 
 from . import common
@@ -26,7 +26,7 @@ def create_app(settings: dict[str, Any] | None = None) -> FastAPI:
         app.state.user_lifespan = "stopped"
 
     app = FastAPI(lifespan=lifespan)
-    install(
+    Restate(
         app,
         {
             "FORWARD_HEADERS": common.FORWARD_HEADERS,
@@ -39,51 +39,51 @@ def create_app(settings: dict[str, Any] | None = None) -> FastAPI:
     aio = APIRouter(prefix="/async")
 
     @sync.post("/count/{key}")
-    def sync_count(key: str, restate: RestateIngressSync) -> Any:
+    def sync_count(key: str, restate: RestateClient) -> Any:
         return common.count(restate, key)
 
     @aio.post("/count/{key}")
-    async def async_count(key: str, restate: RestateIngress) -> Any:
+    async def async_count(key: str, restate: AsyncRestateClient) -> Any:
         return await common.acount(restate, key)
 
     @sync.post("/count-twice/{key}")
-    def sync_count_twice(key: str, restate: RestateIngressSync) -> Any:
+    def sync_count_twice(key: str, restate: RestateClient) -> Any:
         return common.count_twice(restate, key)
 
     @aio.post("/count-twice/{key}")
-    async def async_count_twice(key: str, restate: RestateIngress) -> Any:
+    async def async_count_twice(key: str, restate: AsyncRestateClient) -> Any:
         return await common.acount_twice(restate, key)
 
     @sync.post("/required/{key}")
-    def sync_required(key: str, restate: RestateIngressSync, _: IdempotencyKey) -> Any:
+    def sync_required(key: str, restate: RestateClient, _: IdempotencyKey) -> Any:
         return common.count(restate, key)
 
     @aio.post("/required/{key}")
-    async def async_required(key: str, restate: RestateIngress, _: IdempotencyKey) -> Any:
+    async def async_required(key: str, restate: AsyncRestateClient, _: IdempotencyKey) -> Any:
         return await common.acount(restate, key)
 
     @sync.post("/explicit/{key}")
-    def sync_explicit(key: str, restate: RestateIngressSync) -> Any:
+    def sync_explicit(key: str, restate: RestateClient) -> Any:
         return common.explicit(restate, key)
 
     @aio.post("/explicit/{key}")
-    async def async_explicit(key: str, restate: RestateIngress) -> Any:
+    async def async_explicit(key: str, restate: AsyncRestateClient) -> Any:
         return await common.aexplicit(restate, key)
 
     @sync.post("/headers")
-    def sync_headers(restate: RestateIngressSync) -> Any:
+    def sync_headers(restate: RestateClient) -> Any:
         return common.journaled_headers(restate)
 
     @aio.post("/headers")
-    async def async_headers(restate: RestateIngress) -> Any:
+    async def async_headers(restate: AsyncRestateClient) -> Any:
         return await common.ajournaled_headers(restate)
 
     @sync.post("/derived-keys/{rest:path}")
-    def sync_derived(restate: RestateIngressSync) -> Any:
+    def sync_derived(restate: RestateClient) -> Any:
         return common.derived_keys(restate)
 
     @aio.post("/derived-keys/{rest:path}")
-    async def async_derived(restate: RestateIngress) -> Any:
+    async def async_derived(restate: AsyncRestateClient) -> Any:
         return common.derived_keys(restate)
 
     @sync.post("/durable-only")

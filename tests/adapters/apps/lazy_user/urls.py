@@ -55,10 +55,10 @@ async def async_plain(request: Any) -> JsonResponse:
 
 @csrf_exempt
 def sync_calls(request: Any) -> JsonResponse:
-    key = request.restate.binding.idempotency_key_for  # a keyed call derives its key here
     from restate_web.ingress import Target
 
-    return JsonResponse({"key": key(Target("service", "Svc", "h"))})
+    reserved = request.restate.binding.reserve_key(Target("service", "Svc", "h"))
+    return JsonResponse({"key": reserved.get()})  # a keyed call derives its key here
 
 
 @csrf_exempt
@@ -106,7 +106,7 @@ def remember_request(request: Any) -> JsonResponse:
     import weakref
 
     SEEN.append(weakref.ref(request))
-    return JsonResponse({"key": request.restate.incoming_key})
+    return JsonResponse({"key": request.restate.binding.incoming_key})
 
 
 urlpatterns += [
