@@ -32,11 +32,11 @@ KEY_HEADER = ("Idempotency-Key", '"8e03978e-40d5-43e8-bc93-6894a57f9324"')
 def fastapi_app(with_adapter: bool) -> Any:
     from fastapi import FastAPI
 
-    from restate_web.adapters.fastapi import install
+    from restate_web.adapters.fastapi import Restate
 
     app = FastAPI()
     if with_adapter:
-        install(app, {"INGRESS_URL": "http://127.0.0.1:9"})
+        Restate(app, {"INGRESS_URL": "http://127.0.0.1:9"})
 
     @app.post("/ping")
     async def ping() -> dict[str, bool]:

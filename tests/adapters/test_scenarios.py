@@ -205,6 +205,18 @@ def test_durable_only_code_in_a_view_raises_naming_the_view(web, kind):
     assert "ingress client" in result["message"]
 
 
+def test_the_guards_name_the_view_in_tasks_and_threads_it_starts(web, kind):
+    """The middleware marks the request in a context variable: asyncio tasks, asyncio.to_thread
+    and executor threads given the view's context (copy_context) still know the view."""
+    reply = web.post(f"/{kind}/durable-only-spawned")
+    assert reply.status == 200, reply.body
+    results = reply.json()["results"]
+    assert len(results) == (1 if kind == "sync" else 3)
+    for result in results:
+        assert result["error"] == "DurableContextOutsideHandler"
+        assert f"{kind}_durable_only_spawned'" in result["message"], result["message"]
+
+
 def test_a_leaked_context_used_in_a_view_raises(web_in_process, kind, ingress, in_process_services):
     name = unique("leak")
     assert ingress.service("AdapterLeaky").call("leak", name) == "leaked"

@@ -103,3 +103,30 @@ def use_leaked(name: str) -> dict[str, Any]:
     except DurableContextOutsideHandler as error:
         return {"error": type(error).__name__, "message": str(error)}
     return {"error": None}
+
+
+def durable_only_spawned() -> dict[str, Any]:
+    """Durable-only code in a thread the view starts with its context (copy_context)."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        in_thread = pool.submit(contextvars.copy_context().run, durable_only_from_view).result()
+    return {"results": [in_thread]}
+
+
+async def adurable_only_spawned() -> dict[str, Any]:
+    """Durable-only code in a task, a to_thread thread and an executor thread the view starts."""
+    import asyncio
+    import contextvars
+
+    async def in_task() -> dict[str, Any]:
+        return durable_only_from_view()
+
+    loop = asyncio.get_running_loop()
+    results = [
+        await asyncio.create_task(in_task()),
+        await asyncio.to_thread(durable_only_from_view),
+        await loop.run_in_executor(None, contextvars.copy_context().run, durable_only_from_view),
+    ]
+    return {"results": results}

@@ -94,6 +94,14 @@ def create_app(settings: dict[str, Any] | None = None) -> FastAPI:
     async def async_durable_only() -> Any:
         return common.durable_only_from_view()
 
+    @sync.post("/durable-only-spawned")
+    def sync_durable_only_spawned() -> Any:
+        return common.durable_only_spawned()
+
+    @aio.post("/durable-only-spawned")
+    async def async_durable_only_spawned() -> Any:
+        return await common.adurable_only_spawned()
+
     @sync.post("/use-leaked/{name}")
     def sync_use_leaked(name: str) -> Any:
         return common.use_leaked(name)

@@ -81,6 +81,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     async def async_durable_only() -> Any:
         return common.durable_only_from_view()
 
+    @app.post("/sync/durable-only-spawned")
+    def sync_durable_only_spawned() -> Any:
+        return common.durable_only_spawned()
+
+    @app.post("/async/durable-only-spawned")
+    async def async_durable_only_spawned() -> Any:
+        return await common.adurable_only_spawned()
+
     @app.post("/sync/use-leaked/<name>")
     def sync_use_leaked(name: str) -> Any:
         return common.use_leaked(name)

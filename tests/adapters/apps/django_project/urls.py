@@ -15,6 +15,7 @@ for kind in ("sync", "async"):
         ("headers", "headers"),
         ("derived-keys/<path:rest>", "derived"),
         ("durable-only", "durable_only"),
+        ("durable-only-spawned", "durable_only_spawned"),
         ("use-leaked/<str:name>", "use_leaked"),
     ]:
         view = getattr(views, f"{kind}_{name}")

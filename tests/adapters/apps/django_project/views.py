@@ -69,6 +69,14 @@ async def async_durable_only(request: Any) -> JsonResponse:
     return JsonResponse(common.durable_only_from_view())
 
 
+def sync_durable_only_spawned(request: Any) -> JsonResponse:
+    return JsonResponse(common.durable_only_spawned())
+
+
+async def async_durable_only_spawned(request: Any) -> JsonResponse:
+    return JsonResponse(await common.adurable_only_spawned())
+
+
 def sync_use_leaked(request: Any, name: str) -> JsonResponse:
     return JsonResponse(common.use_leaked(name))
 
