@@ -63,3 +63,32 @@ def test_concurrent_calls_keep_their_own_keys_when_replayed(
     assert first == {"x": "x", "y": "y"}
     assert replay == {"x": "x", "y": "y"}
     assert len(concurrent.LOOKUPS) == 2  # one lookup per request, shared by both calls
+
+
+@pytest.mark.parametrize("mode", ["testclient", "wsgi", "asgi"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_django_request_restate_is_the_client_for_the_code_that_reads_it(
+    mode, kind, web_registry, ingress_url, ingress
+):
+    """Defect 4: an IngressClient in sync code (also a helper an async view runs through
+    sync_to_async), an AsyncIngressClient in async code, both bound to the request: their
+    calls share one sequence of ordinals, so a replay starts nothing new. ``with`` and ``async
+    with`` work on them as on any client."""
+    from tests.adapters.conftest import _get_web
+
+    web = _get_web(web_registry, ("django", mode), ingress_url)
+    counter, key = f"clients-{uuid.uuid4().hex[:12]}", str(uuid.uuid4())
+    first = web.post(f"/{kind}/clients/{counter}", {"Idempotency-Key": key})
+    replay = web.post(f"/{kind}/clients/{counter}", {"Idempotency-Key": key})
+    assert first.status == replay.status == 200, (first.body, replay.body)
+    expected_kind = {"sync": kind == "sync", "async": kind == "async"}
+    assert first.json()["entered"] == expected_kind
+    sent = first.json()["sent"]
+    assert [(s["sync"], s["async"]) for s in sent] == (
+        [(True, False)] if kind == "sync" else [(True, False), (False, True)]
+    )
+    ids = [s["invocation_id"] for s in sent]
+    assert len(set(ids)) == len(ids)  # ordinal 1 and 2: two invocations
+    assert [s["invocation_id"] for s in replay.json()["sent"]] == ids
+    ingress.object("Counter", counter).call("key")  # queued behind the sends
+    assert ingress.object("Counter", counter).call("get") == len(ids)

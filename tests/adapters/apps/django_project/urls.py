@@ -16,6 +16,7 @@ for kind in ("sync", "async"):
         ("derived-keys/<path:rest>", "derived"),
         ("durable-only", "durable_only"),
         ("durable-only-spawned", "durable_only_spawned"),
+        ("clients/<str:key>", "clients"),
         ("use-leaked/<str:name>", "use_leaked"),
     ]:
         view = getattr(views, f"{kind}_{name}")

@@ -83,3 +83,41 @@ def sync_use_leaked(request: Any, name: str) -> JsonResponse:
 
 async def async_use_leaked(request: Any, name: str) -> JsonResponse:
     return JsonResponse(common.use_leaked(name))
+
+
+# --- request.restate is the client for the code that reads it -----------------------------------
+
+
+def _describe(client: Any) -> dict[str, Any]:
+    from restate_web.ingress import AsyncIngressClient, IngressClient
+
+    return {
+        "sync": isinstance(client, IngressClient),
+        "async": isinstance(client, AsyncIngressClient),
+    }
+
+
+def _send_from_sync_code(request: Any, counter: str) -> dict[str, Any]:
+    client = request.restate
+    receipt = client.object("Counter", counter).send("add", 1)
+    return {**_describe(client), "invocation_id": receipt.invocation_id}
+
+
+def sync_clients(request: Any, key: str) -> JsonResponse:
+    with request.restate as client:
+        entered = _describe(client)
+        sent = _send_from_sync_code(request, key)
+    return JsonResponse({"entered": entered, "sent": [sent]})
+
+
+async def async_clients(request: Any, key: str) -> JsonResponse:
+    from asgiref.sync import sync_to_async
+
+    async with request.restate as client:
+        entered = _describe(client)
+        # A helper written for sync code, run from the async view: it gets the blocking client
+        # (its send happens), bound to the same request (the next call to the target is #2).
+        from_helper = await sync_to_async(_send_from_sync_code)(request, key)
+        receipt = await client.object("Counter", key).send("add", 1)
+    sent = [from_helper, {**_describe(client), "invocation_id": receipt.invocation_id}]
+    return JsonResponse({"entered": entered, "sent": sent})
