@@ -54,6 +54,16 @@ def _pairs(headers: Headers) -> list[tuple[str, str]]:
     return list(headers.items()) if isinstance(headers, dict) else list(headers)
 
 
+def _http_pairs(headers: Headers) -> list[tuple[str, str | bytes]]:
+    """For httpx: a value that is not ASCII goes as its UTF-8 bytes (as a browser sends it)."""
+    return [(k, v if v.isascii() else v.encode()) for k, v in _pairs(headers)]
+
+
+def _wsgi_pairs(headers: Headers) -> list[tuple[str, str]]:
+    """For WSGI test clients: header bytes decoded as ISO-8859-1, as a WSGI server does."""
+    return [(k, v.encode().decode("latin-1")) for k, v in _pairs(headers)]
+
+
 class Web:
     """One framework app reachable through ``post``; the scenarios only use this."""
 
@@ -83,7 +93,7 @@ class ProcessWeb(Web):
         self.http = httpx.Client(base_url=process.url, timeout=120)
 
     def post(self, path: str, headers: Headers = None) -> Reply:
-        response = self.http.post(path, headers=_pairs(headers))
+        response = self.http.post(path, headers=_http_pairs(headers))
         return Reply(response.status_code, dict(response.headers), response.content)
 
     def close(self) -> None:
@@ -103,7 +113,7 @@ class FastAPIWeb(Web):
         self.client.__enter__()  # runs the lifespan
 
     def post(self, path: str, headers: Headers = None) -> Reply:
-        response = self.client.post(path, headers=_pairs(headers))
+        response = self.client.post(path, headers=_http_pairs(headers))
         return Reply(response.status_code, dict(response.headers), response.content)
 
     def close(self) -> None:
@@ -118,7 +128,7 @@ class FlaskWeb(Web):
         self.app = create_app({"RESTATE_INGRESS_URL": ingress_url})
 
     def post(self, path: str, headers: Headers = None) -> Reply:
-        response = self.app.test_client().post(path, headers=_pairs(headers))
+        response = self.app.test_client().post(path, headers=_wsgi_pairs(headers))
         return Reply(response.status_code, dict(response.headers), response.get_data())
 
 
@@ -138,7 +148,7 @@ class DjangoWeb(Web):
         from django.test import Client
 
         joined: dict[str, str] = {}
-        for name, value in _pairs(headers):
+        for name, value in _wsgi_pairs(headers):
             # One value per name, as a WSGI server joins repeated header lines.
             joined[name] = f"{joined[name]},{value}" if name in joined else value
         response = Client(headers=joined).post(path)

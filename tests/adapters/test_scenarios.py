@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from restate_web.adapters._idempotency import (
+    PROBLEM_HEADER,
     PROBLEM_MALFORMED,
     PROBLEM_MISSING,
     KeyScope,
@@ -174,6 +175,34 @@ def test_only_allowed_headers_and_trace_context_reach_the_journal(web, kind):
     for secret in ("cookie", "authorization", "x-other"):
         assert secret not in journaled
     assert "secret" not in str(journaled)
+
+
+def test_a_forwarded_header_that_is_not_ascii_is_refused_at_entry(web, kind, ingress):
+    """Defect 8: a FORWARD_HEADERS value httpx cannot send is answered with 400 problem+json
+    before the view runs (nothing sent to Restate), never with a 500 from the view's call."""
+    counter = unique("header")
+    reply = web.post(f"/{kind}/count/{counter}", {"X-Allowed": "café", "Idempotency-Key": "k"})
+    assert reply.status == 400, reply.body
+    assert reply.headers["content-type"] == PROBLEM_JSON
+    problem = reply.json()
+    assert problem["type"] == PROBLEM_HEADER and problem["status"] == 400
+    assert "x-allowed" in problem["detail"]
+    assert total(ingress, counter) == 0
+
+
+def test_invalid_trace_context_is_ignored_not_a_500(web, kind):
+    """A traceparent or tracestate that is not ASCII is not forwarded (W3C Trace Context: an
+    invalid one restarts the trace); the request is served."""
+    reply = web.post(
+        f"/{kind}/headers",
+        {
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e473é-00f067aa0ba902b7-01",
+            "tracestate": "vendor=é",
+        },
+    )
+    assert reply.status == 200, reply.body
+    journaled = reply.json()["headers"]
+    assert "é" not in str(journaled) and "tracestate" not in journaled
 
 
 def test_derived_keys_are_the_same_in_every_framework(web, kind):
