@@ -92,3 +92,66 @@ def test_django_request_restate_is_the_client_for_the_code_that_reads_it(
     assert [s["invocation_id"] for s in replay.json()["sent"]] == ids
     ingress.object("Counter", counter).call("key")  # queued behind the sends
     assert ingress.object("Counter", counter).call("get") == len(ids)
+
+
+class RecordingProxy:
+    """A loopback HTTP proxy that records the request line of each request and answers 502.
+
+    A real process is unnecessary: what matters is which connections the clients open."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.lines: list[str] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.lines.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def test_sync_and_async_clients_take_the_same_network_path(monkeypatch):
+    """Defect 9: the adapters' async clients honour the environment (HTTP_PROXY, trust_env) as
+    the blocking client does, so the sync and async views of one app reach Restate alike."""
+    import asyncio
+
+    from restate_web.adapters import Integration
+    from restate_web.ingress import IngressError
+
+    proxy = RecordingProxy()
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        integration = Integration({"INGRESS_URL": "http://restate.invalid:8080", "RETRY": False})
+        with pytest.raises(IngressError):
+            integration.sync_client().service("Greeter").call("greet", "sync")
+
+        async def from_async_code() -> None:
+            await integration.async_client().service("Greeter").call("greet", "async")
+
+        with pytest.raises(IngressError):
+            asyncio.run(from_async_code())
+    finally:
+        proxy.close()
+        integration.close()
+    assert proxy.lines == ["POST http://restate.invalid:8080/Greeter/greet HTTP/1.1"] * 2
