@@ -334,3 +334,100 @@ def test_fastapi_a_mounted_sub_app_uses_the_parents_integration(ingress_url, ing
     assert malformed.status_code == 400
     assert malformed.headers["content-type"] == "application/problem+json"
     assert ingress.object("Counter", counter).call("get") == 1
+
+
+_INSTALL = {
+    "fastapi": (
+        "from fastapi import FastAPI\n"
+        "from restate_web.adapters.fastapi import Restate\n"
+        "Restate(FastAPI())\n"
+    ),
+    "flask": (
+        "from flask import Flask\n"
+        "from restate_web.adapters.flask import Restate\n"
+        "Restate(Flask('worker'))\n"
+    ),
+    "django": (
+        "import django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=['restate_web.adapters.django'], RESTATE={})\n"
+        "django.setup()\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("framework", sorted(_INSTALL))
+def test_web_workers_do_not_import_restate_sdk(framework):
+    """Defect 11: with GUARD_CONTEXTS on (the default), a web worker that hosts no handler
+    neither imports restate-sdk nor patches it; a process that imports the SDK afterwards (it
+    runs handlers) gets the guard when it does."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = _INSTALL[framework] + (
+        "import json, sys\n"
+        "from restate_web import guards\n"
+        "web = {'sdk_imported': 'restate' in sys.modules,\n"
+        "       'guard_installed': guards.context_guard_installed()}\n"
+        "import restate\n"
+        "handlers = {'guard_installed': guards.context_guard_installed()}\n"
+        "print(json.dumps([web, handlers]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    web, handlers = json.loads(out)
+    assert web == {"sdk_imported": False, "guard_installed": False}
+    assert handlers == {"guard_installed": True}
+
+
+def test_the_guard_is_installed_at_once_when_the_sdk_is_already_imported():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import restate\n"
+        "from fastapi import FastAPI\n"
+        "from restate_web.adapters.fastapi import Restate\n"
+        "from restate_web import guards\n"
+        "Restate(FastAPI())\n"
+        "print(guards.context_guard_installed())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "True"
+
+
+def test_flask_init_app_twice_raises():
+    """Defect 13: like FastAPI, a second install on one app refuses instead of wrapping the
+    app's WSGI callable twice."""
+    from flask import Flask
+
+    from restate_web.adapters.flask import Restate
+
+    app = Flask(__name__)
+    restate = Restate(app)
+    with pytest.raises(RuntimeError, match="already initialised"):
+        restate.init_app(app)
+    with pytest.raises(RuntimeError, match="already initialised"):
+        Restate(app)
+    Restate().init_app(Flask("another"))  # one extension object may serve several apps
+
+
+def test_fastapi_restate_twice_raises():
+    from fastapi import FastAPI
+
+    from restate_web.adapters.fastapi import Restate
+
+    app = FastAPI()
+    restate = Restate(app)
+    with pytest.raises(RuntimeError, match="already installed"):
+        restate.init_app(app)
+    with pytest.raises(RuntimeError, match="already installed"):
+        Restate(app)
