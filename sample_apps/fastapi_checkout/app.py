@@ -7,19 +7,24 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from restate_web.adapters.fastapi import IdempotencyKey, RestateIngress, install, webhook_router
+from restate_web.adapters.fastapi import (
+    AsyncRestateClient,
+    IdempotencyKey,
+    Restate,
+    webhook_router,
+)
 from restate_web.guards import DurableContextOutsideHandler
 
 from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
 
 app = FastAPI(title="restate-web checkout (FastAPI)")
-install(app)  # RESTATE_INGRESS_URL etc. from the environment
+Restate(app)  # RESTATE_INGRESS_URL etc. from the environment
 # POST /webhooks/stripe: verified, then resolves or rejects the order's awakeable.
 app.include_router(webhook_router({"stripe": stripe_endpoint}), prefix="/webhooks")
 
 
 @app.post("/orders")
-async def create_order(request: Request, restate: RestateIngress, key: IdempotencyKey) -> Any:
+async def create_order(request: Request, restate: AsyncRestateClient, key: IdempotencyKey) -> Any:
     try:
         order = order_request(await request.json())
     except ValueError as error:
@@ -30,12 +35,12 @@ async def create_order(request: Request, restate: RestateIngress, key: Idempoten
 
 
 @app.get("/orders/{order_id}")
-async def get_order(order_id: str, restate: RestateIngress) -> Any:
+async def get_order(order_id: str, restate: AsyncRestateClient) -> Any:
     return await restate.workflow("Order", order_id).call("status")
 
 
 @app.get("/stock/{sku}")
-async def get_stock(sku: str, restate: RestateIngress) -> Any:
+async def get_stock(sku: str, restate: AsyncRestateClient) -> Any:
     return {"sku": sku, "available": await restate.object("Inventory", sku).call("available")}
 
 

@@ -12,7 +12,8 @@ from restate_web.guards import DurableContextOutsideHandler
 from ..common.web import misuse_durable_helper, order_request, stripe_endpoint
 
 app = Flask(__name__)
-app.config.from_prefixed_env("RESTATE", loads=str)  # RESTATE_INGRESS_URL=... -> RESTATE_INGRESS_URL
+# Settings are RESTATE_* config keys; the extension falls back to RESTATE_* environment variables
+# (RESTATE_INGRESS_URL=...), so nothing needs copying into app.config here.
 restate = Restate(app)
 # POST /webhooks/stripe: verified, then resolves or rejects the order's awakeable.
 app.register_blueprint(webhook_blueprint({"stripe": stripe_endpoint}), url_prefix="/webhooks")

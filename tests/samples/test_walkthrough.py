@@ -65,3 +65,26 @@ def test_unpaid_order_is_cancelled_at_the_deadline():
             assert walkthrough.deliveries(order_id) == []  # no webhook was involved
         finally:
             walkthrough.close()
+
+
+def test_the_flask_sample_reads_its_settings_as_the_readme_says():
+    """RESTATE_* environment variables reach the extension without being copied into
+    app.config under other names (``from_prefixed_env("RESTATE")`` made ``INGRESS_URL``)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import json\n"
+        "from sample_apps.flask_checkout.app import app\n"
+        "print(json.dumps([app.extensions['restate'].settings.ingress_url,\n"
+        "                  sorted(k for k in app.config if 'INGRESS' in k)]))\n"
+    )
+    env = {**os.environ, "RESTATE_INGRESS_URL": "http://127.0.0.1:18080"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == ["http://127.0.0.1:18080", []]
