@@ -27,6 +27,7 @@ from .._optional import require
 require("fastapi", "fastapi", "restate_web.adapters.fastapi")
 
 from fastapi import APIRouter, Depends  # noqa: E402
+from starlette.exceptions import HTTPException  # noqa: E402
 from starlette.requests import HTTPConnection, Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
@@ -67,12 +68,35 @@ Send = Any
 ASGIApp = Any
 
 
-class _ProblemException(Exception):
-    """Raised by dependencies to answer with an RFC 9457 problem (the view does not run)."""
+class _ProblemException(HTTPException):
+    """Raised by dependencies to answer with an RFC 9457 problem (the view does not run).
+
+    An ``HTTPException``: where the problem handler is not registered (an app mounted after the
+    app started), FastAPI's own handler still answers with its status, never a 500.
+    """
 
     def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.detail)
+        super().__init__(problem.status, problem.detail, {"cache-control": "no-store"})
         self.problem = problem
+
+
+async def _handle_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, _ProblemException)
+    return _problem_response(exc.problem)
+
+
+def _add_problem_handler(app: Any, depth: int = 0) -> None:
+    """Register the problem handler on ``app`` and the apps mounted in it (which are served by
+    ``app``'s middleware and need no ``Restate`` of their own, but have their own handlers)."""
+    handlers = getattr(app, "exception_handlers", None)
+    if not isinstance(handlers, dict) or depth > 8:
+        return
+    if _ProblemException not in handlers:
+        app.add_exception_handler(_ProblemException, _handle_problem)
+    for route in getattr(app, "routes", ()):
+        mounted = getattr(route, "app", None)
+        if mounted is not None and mounted is not app:
+            _add_problem_handler(mounted, depth + 1)
 
 
 def _problem_response(problem: Problem) -> Response:
@@ -195,17 +219,13 @@ class Restate:
         integration = Integration(self._settings)
         app.state.restate = integration
         app.add_middleware(RestateMiddleware, integration=integration)
-
-        async def handle_problem(request: Request, exc: Exception) -> Response:
-            assert isinstance(exc, _ProblemException)
-            return _problem_response(exc.problem)
-
-        app.add_exception_handler(_ProblemException, handle_problem)
+        _add_problem_handler(app)
 
         user_lifespan = app.router.lifespan_context
 
         @contextlib.asynccontextmanager
         async def lifespan(lifespan_app: Any) -> AsyncIterator[Any]:
+            _add_problem_handler(app)  # apps mounted since Restate(app)
             integration.async_client()  # the app's client, bound to the server's event loop
             try:
                 async with user_lifespan(lifespan_app) as state:

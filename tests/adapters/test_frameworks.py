@@ -313,7 +313,7 @@ def test_fastapi_a_mounted_sub_app_uses_the_parents_integration(ingress_url, ing
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from restate_web.adapters.fastapi import Restate
+    from restate_web.adapters.fastapi import Restate, idempotency_key_required
 
     app, sub = FastAPI(), FastAPI()
     Restate(app, {"INGRESS_URL": ingress_url})
@@ -322,6 +322,10 @@ def test_fastapi_a_mounted_sub_app_uses_the_parents_integration(ingress_url, ing
     async def count(counter: str, restate: AsyncRestateClient) -> dict:
         return {"total": await restate.object("Counter", counter).call("add", 1)}
 
+    @sub.post("/required", dependencies=[idempotency_key_required])
+    async def required() -> dict:
+        return {"ok": True}
+
     app.mount("/shop", sub)
     counter = f"mounted-{uuid.uuid4()}"
     with TestClient(app) as client:
@@ -329,10 +333,14 @@ def test_fastapi_a_mounted_sub_app_uses_the_parents_integration(ingress_url, ing
         first = client.post(f"/shop/count/{counter}", headers=headers)
         again = client.post(f"/shop/count/{counter}", headers=headers)
         malformed = client.post(f"/shop/count/{counter}", headers={"Idempotency-Key": "a b"})
+        missing = client.post("/shop/required")
     assert first.status_code == 200 and first.json() == {"total": 1}
     assert again.json() == {"total": 1}
     assert malformed.status_code == 400
     assert malformed.headers["content-type"] == "application/problem+json"
+    assert missing.status_code == 400, missing.text  # the problem handler reaches mounted apps
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["type"] == "tag:restate-web,2025:idempotency-key-missing"
     assert ingress.object("Counter", counter).call("get") == 1
 
 
