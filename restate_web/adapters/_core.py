@@ -102,31 +102,22 @@ class RequestBinding:
     each other.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_async_client",
-        "_forwarded",
-        "_found",
-        "_lookup",
-        "_ordinals",
-        "_principal",
-        "_principal_lock",
-        "_sync_client",
-        "integration",
-    )
     framework: ClassVar[str] = "web"
     client_hint: ClassVar[str] = "the request's Restate client"
+
+    # Every request makes a binding and most never call Restate: only the two fields every
+    # request needs are set per instance; the rest are class defaults until first written.
+    _principal: Any = _UNRESOLVED
+    _ordinals: dict[Target, int] | None = None
+    _forwarded: dict[str, str] | None = None
+    _sync_client: IngressClient | None = None
+    _async_client: tuple[asyncio.AbstractEventLoop, AsyncIngressClient] | None = None
+    _lookup: asyncio.Future[str | None] | None = None
+    _principal_lock: threading.Lock | None = None
 
     def __init__(self, integration: Integration, found: KeyFound) -> None:
         self.integration = integration
         self._found = found
-        self._principal: Any = _UNRESOLVED
-        self._ordinals: dict[Target, int] | None = None
-        self._forwarded: dict[str, str] | None = None
-        self._sync_client: IngressClient | None = None
-        self._async_client: tuple[asyncio.AbstractEventLoop, AsyncIngressClient] | None = None
-        self._lookup: asyncio.Future[str | None] | None = None
-        self._principal_lock: threading.Lock | None = None
 
     # -- what adapters translate
 
@@ -188,7 +179,7 @@ class RequestBinding:
         Header values that are forwarded to Restate must be sendable (httpx encodes them as
         ASCII): refused here with 400, not a 500 from deep inside the view's first call.
         """
-        names = self.integration.settings.forward_headers
+        names = self.integration.forward_headers
         if not names:
             return None
         for name in names:
@@ -462,6 +453,7 @@ class Integration:
         self.key_max_length = self.settings.idempotency_key_max_length
         self.key_header_asgi = self.settings.header_lower.encode("latin-1")
         self.key_environ_key = self.settings.header_environ_key
+        self.forward_headers = self.settings.forward_headers
         screen_str, screen_bytes = key_screens(self.key_max_length)
         self._screen_str = screen_str.fullmatch
         self._screen_bytes = screen_bytes.fullmatch

@@ -114,7 +114,6 @@ async def _send_problem(send: Send, problem: Problem) -> None:
 class _AsgiBinding(RequestBinding):
     """A request as an ASGI scope."""
 
-    __slots__ = ("scope",)
     framework = "FastAPI"
     client_hint = "the RestateClient / AsyncRestateClient dependency"
 

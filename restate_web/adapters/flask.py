@@ -87,7 +87,6 @@ def _integration() -> Integration:
 class _WsgiBinding(RequestBinding):
     """A request as a WSGI environ (Flask's request object is in it once Flask made it)."""
 
-    __slots__ = ("app", "environ")
     framework = "Flask"
     client_hint = "restate.client (or restate.async_client)"
 

@@ -117,8 +117,6 @@ def test_unknown_setting_suggests_the_right_name():
 class DictBinding(RequestBinding):
     """A request as a dict of headers: what an adapter of another framework would write."""
 
-    __slots__ = ("headers", "request")
-
     def __init__(self, integration, found, headers, request=None):
         super().__init__(integration, found)
         self.headers = headers

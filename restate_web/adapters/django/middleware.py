@@ -46,7 +46,6 @@ def _principal_of(user: Any) -> str | None:
 class _DjangoBinding(RequestBinding):
     """A request as Django's ``HttpRequest`` (held weakly: the request holds the binding)."""
 
-    __slots__ = ("_request_ref",)
     framework = "Django"
     client_hint = "request.restate"
 
