@@ -1,9 +1,9 @@
 from fastapi import FastAPI
 
-from restate_web.adapters.fastapi import install, webhook_router
+from restate_web.adapters.fastapi import Restate, webhook_router
 
 from .endpoints import WEBHOOKS
 
 app = FastAPI()
-install(app, {"WEBHOOKS": WEBHOOKS})
+Restate(app, {"WEBHOOKS": WEBHOOKS})
 app.include_router(webhook_router(), prefix="/webhooks")
