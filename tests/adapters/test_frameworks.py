@@ -206,6 +206,13 @@ def test_django_reads_the_user_only_when_needed(django_ready, ingress_url, ingre
         assert client.post(f"/async-calls?counter={counter}").json()["total"] == 1
         assert ingress.object("Counter", counter).call("get") == 1
 
+        urls.LOADS.clear()
+        counter = f"lazy-{uuid.uuid4()}"
+        reply = client.post(f"/async-gather?counter={counter}")
+        assert reply.status_code == 200, reply.content
+        assert reply.json() == {"totals": [1, 2]}
+        assert urls.LOADS == ["/async-gather async"]  # one auser() shared by both calls
+
 
 def test_django_guards_name_class_based_views_and_any_request_argument(django_ready):
     from django.test import Client

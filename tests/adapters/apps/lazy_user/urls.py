@@ -68,7 +68,16 @@ async def async_calls(request: Any) -> JsonResponse:
     return JsonResponse({"total": total, "key": request.restate.binding.incoming_key})
 
 
+@csrf_exempt
+async def async_gather(request: Any) -> JsonResponse:
+    # Two concurrent keyed calls: one await request.auser() for both.
+    counter = request.restate.object("Counter", request.GET["counter"])
+    totals = await asyncio.gather(counter.call("add", 1), counter.call("add", 1))
+    return JsonResponse({"totals": sorted(totals)})
+
+
 urlpatterns = [
+    path("async-gather", async_gather),
     path("sync", sync_plain),
     path("async", async_plain),
     path("sync-calls", sync_calls),
