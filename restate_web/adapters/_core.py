@@ -116,6 +116,8 @@ class RequestBinding:
     _principal_lock: threading.Lock | None = None
 
     def __init__(self, integration: Integration, found: KeyFound) -> None:
+        # Subclasses set these two themselves (a super().__init__ call per request costs as
+        # much as the assignments): keep them in step.
         self.integration = integration
         self._found = found
 

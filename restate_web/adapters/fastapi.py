@@ -118,7 +118,10 @@ class _AsgiBinding(RequestBinding):
     client_hint = "the RestateClient / AsyncRestateClient dependency"
 
     def __init__(self, integration: Integration, found: KeyFound, scope: Scope) -> None:
-        super().__init__(integration, found)
+        # RequestBinding's fields set here, not through super().__init__: every request makes
+        # one, and the call costs as much as the assignments.
+        self.integration = integration
+        self._found = found
         self.scope = scope
 
     @property

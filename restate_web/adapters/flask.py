@@ -93,7 +93,9 @@ class _WsgiBinding(RequestBinding):
     def __init__(
         self, integration: Integration, found: KeyFound, environ: dict[str, Any], app: Any
     ) -> None:
-        super().__init__(integration, found)
+        # RequestBinding's fields set here (every request makes one; see the FastAPI adapter).
+        self.integration = integration
+        self._found = found
         self.environ = environ
         self.app = app
 

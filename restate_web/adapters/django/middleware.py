@@ -50,7 +50,9 @@ class _DjangoBinding(RequestBinding):
     client_hint = "request.restate"
 
     def __init__(self, integration: Integration, found: KeyFound, request: HttpRequest) -> None:
-        super().__init__(integration, found)
+        # RequestBinding's fields set here (every request makes one; see the FastAPI adapter).
+        self.integration = integration
+        self._found = found
         # A weak reference: a cycle would leave every request to the garbage collector.
         self._request_ref = weakref.ref(request)
 
