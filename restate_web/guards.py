@@ -69,6 +69,11 @@ def current_web_request() -> WebRequestInfo | None:
     return _web_request.get()
 
 
+# The adapters' middleware call these two bound methods directly (once per request each).
+_enter = _web_request.set
+_exit = _web_request.reset
+
+
 def enter_web_request(info: WebRequestInfo) -> contextvars.Token[WebRequestInfo | None]:
     """Mark the current context as handling ``info``; pass the token to ``exit_web_request``.
     (The adapters do this for every request; for adapters of other frameworks.)"""

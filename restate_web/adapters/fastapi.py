@@ -63,6 +63,8 @@ __all__ = [
 ]
 
 Scope = MutableMapping[str, Any]
+_enter_request = guards._enter  # guards.enter_web_request, without a call of our own
+_exit_request = guards._exit
 Receive = Any
 Send = Any
 ASGIApp = Any
@@ -182,15 +184,15 @@ class RestateMiddleware:
             await _send_problem(send, found)
             return
         binding = _AsgiBinding(self.integration, found, scope)
-        problem = binding.entry_problem()
+        problem = binding.entry_problem() if self.integration.forward_headers else None
         if problem is not None:
             await _send_problem(send, problem)
             return
-        token = guards.enter_web_request(binding)
+        token = _enter_request(binding)
         try:
             await self.app(scope, receive, send)
         finally:
-            guards.exit_web_request(token)
+            _exit_request(token)
 
 
 class Restate:

@@ -67,6 +67,8 @@ __all__ = [
 ]
 
 EXTENSION = "restate"
+_enter_request = guards._enter  # guards.enter_web_request, without a call of our own
+_exit_request = guards._exit
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -151,14 +153,14 @@ class RestateMiddleware:
         if isinstance(found, Problem):
             return _refuse(found, start_response)
         binding = _WsgiBinding(self.integration, found, environ, self.app)
-        problem = binding.entry_problem()
+        problem = binding.entry_problem() if self.integration.forward_headers else None
         if problem is not None:
             return _refuse(problem, start_response)
-        token = guards.enter_web_request(binding)
+        token = _enter_request(binding)
         try:
             return self.wsgi_app(environ, start_response)
         finally:
-            guards.exit_web_request(token)
+            _exit_request(token)
 
 
 def _refuse(problem: Problem, start_response: Any) -> list[bytes]:

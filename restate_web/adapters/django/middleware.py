@@ -22,6 +22,9 @@ from .._idempotency import KeyFound, Problem
 from . import _runtime
 from ._runtime import BINDING_ATTRIBUTE, get_integration, problem_response
 
+_enter_request = guards._enter  # guards.enter_web_request, without a call of our own
+_exit_request = guards._exit
+
 
 def user_principal(request: HttpRequest) -> str | None:
     """The authenticated ``request.user`` as ``app_label.model:pk``, or None."""
@@ -156,7 +159,7 @@ class RestateMiddleware:
         if isinstance(found, Problem):
             return problem_response(found)
         binding = _DjangoBinding(integration, found, request)
-        problem = binding.entry_problem()
+        problem = binding.entry_problem() if integration.forward_headers else None
         if problem is not None:
             return problem_response(problem)
         request.__dict__[BINDING_ATTRIBUTE] = binding
@@ -168,19 +171,19 @@ class RestateMiddleware:
         binding = self._begin(request)
         if isinstance(binding, HttpResponse):
             return binding
-        token = guards.enter_web_request(binding)
+        token = _enter_request(binding)
         try:
             return self.get_response(request)
         finally:
-            guards.exit_web_request(token)
+            _exit_request(token)
 
     async def __acall__(self, request: HttpRequest) -> Any:
         binding = self._begin(request)
         if isinstance(binding, HttpResponse):
             return binding
-        token = guards.enter_web_request(binding)
+        token = _enter_request(binding)
         try:
             response: Awaitable[Any] = self.get_response(request)
             return await response
         finally:
-            guards.exit_web_request(token)
+            _exit_request(token)
