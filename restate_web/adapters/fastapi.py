@@ -179,7 +179,18 @@ class RestateMiddleware:
             await self.app(scope, receive, send)
             return
         header = self._header
-        found = self.integration.screen_keys([v for n, v in scope["headers"] if n == header])
+        raw = None
+        several = False
+        for name, value in scope["headers"]:
+            if name == header:
+                several = raw is not None
+                raw = value
+        integration = self.integration
+        found = (
+            integration.screen_keys([v for n, v in scope["headers"] if n == header])
+            if several
+            else integration.screen_key(raw)
+        )
         if isinstance(found, Problem):
             await _send_problem(send, found)
             return
