@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from restate_web.adapters.fastapi import RestateBinding, RestateClient
 from tests.adapters.apps.concurrent import views as concurrent
 
 FRAMEWORKS = ["fastapi", "flask", "django"]
@@ -155,3 +156,76 @@ def test_sync_and_async_clients_take_the_same_network_path(monkeypatch):
         proxy.close()
         integration.close()
     assert proxy.lines == ["POST http://restate.invalid:8080/Greeter/greet HTTP/1.1"] * 2
+
+
+def _expected_key(path: str, principal: str) -> str:
+    from restate_web.adapters._idempotency import KeyScope, derive_key
+    from restate_web.ingress import Target
+
+    return derive_key(KeyScope("POST", path, principal), "k", Target("service", "Svc", "h"), 1)
+
+
+def _derive(client) -> str:
+    from restate_web.ingress import Target
+
+    return client.binding.reserve_key(Target("service", "Svc", "h")).get()
+
+
+def test_setting_the_principal_per_request_in_fastapi():
+    """The README's way: a dependency that authenticates sets it on ``RestateBinding``."""
+    from fastapi import Depends, FastAPI
+    from fastapi.testclient import TestClient
+
+    from restate_web.adapters.fastapi import Restate
+
+    app = FastAPI()
+    Restate(app, {"INGRESS_URL": "http://127.0.0.1:9"})
+
+    async def current_user(binding: RestateBinding) -> str:
+        binding.set_principal("user:bob")
+        return "bob"
+
+    @app.post("/orders")
+    def orders(restate: RestateClient, user: str = Depends(current_user)) -> dict:
+        return {"key": _derive(restate)}
+
+    with TestClient(app) as client:
+        reply = client.post("/orders", headers={"Idempotency-Key": "k"})
+    assert reply.json() == {"key": _expected_key("/orders", "user:bob")}
+
+
+def test_setting_the_principal_per_request_in_flask():
+    from flask import Flask
+
+    from restate_web.adapters.flask import Restate
+
+    app = Flask(__name__)
+    restate = Restate(app, {"INGRESS_URL": "http://127.0.0.1:9"})
+
+    @app.before_request
+    def authenticate() -> None:
+        restate.binding.set_principal("user:bob")
+
+    @app.post("/orders")
+    def orders() -> dict:
+        return {"key": _derive(restate.client)}
+
+    reply = app.test_client().post("/orders", headers={"Idempotency-Key": "k"})
+    assert reply.get_json() == {"key": _expected_key("/orders", "user:bob")}
+
+
+def test_setting_the_principal_per_request_in_django(django_ready):
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    settings = {
+        "ROOT_URLCONF": "tests.adapters.apps.concurrent.principal_urls",
+        "MIDDLEWARE": [
+            "restate_web.adapters.django.middleware.RestateMiddleware",
+            "tests.adapters.apps.concurrent.principal_urls.SetPrincipalMiddleware",
+        ],
+        "RESTATE": {"INGRESS_URL": "http://127.0.0.1:9"},
+    }
+    with override_settings(**settings):
+        reply = Client(headers={"Idempotency-Key": "k"}).post("/orders")
+    assert reply.json() == {"key": _expected_key("/orders", "user:bob")}
