@@ -55,7 +55,7 @@ from restate_web.webhooks import (
     stripe_webhooks,
 )
 from restate_web.webhooks._json import loads_json
-from restate_web.webhooks.verifiers import AdyenVerifier, HmacVerifier
+from restate_web.webhooks._verifiers import AdyenVerifier, HmacVerifier
 
 URL = "https://shop.example/webhooks"
 STRIPE_SECRET = "whsec_bench_0123456789abcdefghijklmnopqrstuv"

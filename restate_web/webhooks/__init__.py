@@ -6,8 +6,8 @@ from their framework's request and call ``endpoint.handle(request, client)``
 the :class:`WebhookResponse` back. See :mod:`.pipeline` for the response rules.
 """
 
-from .callbacks import CallbackEndpoint, make_callback_url, make_reject_callback_url
-from .errors import (
+from ._callbacks import CallbackEndpoint, make_callback_url, make_reject_callback_url
+from ._errors import (
     ParseFailure,
     VerificationFailure,
     WebhookConfigurationError,
@@ -15,7 +15,7 @@ from .errors import (
     WebhookParseError,
     WebhookVerificationError,
 )
-from .events import (
+from ._events import (
     AWAKEABLE_ID_KEY,
     EventParser,
     Extractor,
@@ -27,7 +27,7 @@ from .events import (
     lookup_path,
     named_attribute,
 )
-from .pipeline import (
+from ._pipeline import (
     DEFAULT_MAX_BODY_SIZE,
     DeadLetter,
     Endpoint,
@@ -48,7 +48,7 @@ from .pipeline import (
     event_envelope,
     respond,
 )
-from .providers import (
+from ._providers import (
     WebhookProvider,
     adyen_webhooks,
     github_webhooks,
@@ -61,8 +61,8 @@ from .providers import (
     standard_webhooks,
     stripe_webhooks,
 )
-from .request import Headers, WebhookRequest
-from .verifiers import (
+from ._request import Headers, WebhookRequest
+from ._verifiers import (
     AdyenVerifier,
     Clock,
     GitHubVerifier,

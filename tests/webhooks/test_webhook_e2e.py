@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
-from restate_web.testing import free_port
+from restate_web.testing import RestateServer, free_port
 from restate_web.webhooks import (
     CallbackEndpoint,
     DeadLetter,
@@ -33,6 +33,8 @@ from restate_web.webhooks import (
     make_reject_callback_url,
     stripe_webhooks,
 )
+from restate_web.webhooks._events import WebhookEvent
+from restate_web.webhooks._pipeline import ResolveStep, dead_letter_key
 
 SECRET = "whsec_e2e_secret"
 CALLBACK_SECRET = "e2e-callback-secret-0123456789abcdef"
@@ -198,12 +200,58 @@ def test_invalid_awakeable_id_is_acknowledged_and_dead_lettered(delivery: Delive
         payment_event("payment_intent.succeeded", event_id, "sign_1notAnAwakeable")
     )
     assert delivery.deliver(ENDPOINT, bogus, times=3) == [200, 200, 200]
-    # The dead letter went to Greeter/echo with the event id as idempotency key, once: calling
-    # with the same key returns that first invocation's result.
-    letter = delivery.sync.service("Greeter").call("echo", "probe", idempotency_key=event_id)
+    # The dead letter went to Greeter/echo once, keyed by event and failed step: calling with
+    # the same key returns that first invocation's result.
+    letter = delivery.sync.service("Greeter").call(
+        "echo", "probe", idempotency_key=letter_key(event_id, "sign_1notAnAwakeable")
+    )
     assert letter["id"] == event_id and letter["provider"] == "stripe"
     assert letter["error"]["status"] == 400
     assert letter["action"] == "resolve awakeable sign_1notAnAwakeable"
+
+
+def letter_key(event_id: str, awakeable_id: str) -> str:
+    """The idempotency key of the dead letter for a failed resolve of ``awakeable_id``."""
+    event = WebhookEvent("stripe", event_id, "payment_intent.succeeded", {})
+    return dead_letter_key(event, ResolveStep(event, awakeable_id, None))
+
+
+@pytest.mark.server
+def test_two_failed_steps_of_one_event_give_two_dead_letters(
+    delivery: Delivery, restate_server: RestateServer
+) -> None:
+    """Defect 6: every dead letter of an event used the event id as its key, so the second
+    failed step's letter was a duplicate of the first and its body was dropped."""
+    event_id = f"evt_two_{uuid.uuid4().hex[:12]}"
+    endpoint = WebhookEndpoint(
+        stripe_webhooks(SECRET),
+        {
+            "payment_intent.succeeded": [
+                ResolveAwakeable(awakeable_id=lambda e: "sign_1firstBogus"),
+                ResolveAwakeable(awakeable_id=lambda e: "sign_1secondBogus"),
+            ]
+        },
+        dead_letter=DeadLetter("Greeter", "echo"),
+    )
+    request = stripe_request(payment_event("payment_intent.succeeded", event_id, "sign_1x"))
+    # Redelivered three times: still one letter per failed step.
+    assert delivery.deliver(endpoint, request, times=3) == [200, 200, 200]
+    rows = restate_server.query(
+        "SELECT idempotency_key FROM sys_invocation WHERE target_service_name = 'Greeter' "
+        f"AND target_handler_name = 'echo' AND idempotency_key LIKE '{event_id}%'"
+    )
+    assert len(rows) == 2
+    letters = [
+        delivery.sync.service("Greeter").call(
+            "echo", "probe", idempotency_key=letter_key(event_id, awakeable_id)
+        )
+        for awakeable_id in ("sign_1firstBogus", "sign_1secondBogus")
+    ]
+    assert [letter["action"] for letter in letters] == [
+        "resolve awakeable sign_1firstBogus",
+        "resolve awakeable sign_1secondBogus",
+    ]
+    assert all(letter["id"] == event_id and letter["error"]["status"] == 400 for letter in letters)
 
 
 @pytest.mark.server

@@ -16,7 +16,7 @@ from restate_web.webhooks import (
     WebhookRequest,
     WebhookVerificationError,
 )
-from restate_web.webhooks.verifiers import adyen_signing_string
+from restate_web.webhooks._verifiers import adyen_signing_string
 
 from .webhook_support import clock
 

@@ -1,7 +1,7 @@
 """Providers: a verifier, an event parser and default extractors, bundled.
 
 Pick one factory per webhook endpoint, e.g. ``stripe_webhooks(["whsec_..."])``,
-and hand it to a :class:`~restate_web.webhooks.pipeline.WebhookEndpoint`.
+and hand it to a :class:`~restate_web.webhooks._pipeline.WebhookEndpoint`.
 
 Default awakeable-id extractors (where a durable handler should put the id of
 the awakeable it waits on when it creates the payment, order, checkout...):
@@ -38,8 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._signing import SecretInput, SignatureEncoding
-from .events import (
+from ._events import (
     AWAKEABLE_ID_KEY,
     EventParser,
     Extractor,
@@ -51,8 +50,9 @@ from .events import (
     parse_github_events,
     parse_lemonsqueezy_events,
 )
-from .request import WebhookRequest
-from .verifiers import (
+from ._request import WebhookRequest
+from ._signing import SecretInput, SignatureEncoding
+from ._verifiers import (
     AdyenVerifier,
     Clock,
     GitHubVerifier,
@@ -142,7 +142,7 @@ def adyen_webhooks(
     awakeable_id: Extractor = _ADYEN_AWAKEABLE_ID,
     reject_reason: Extractor | None = "reason",
 ) -> WebhookProvider:
-    """Adyen standard notifications. One event per item; see :func:`~.events.parse_adyen_events`."""
+    """Adyen standard notifications: one event per item (see ``parse_adyen_events``)."""
     return WebhookProvider(
         "adyen", AdyenVerifier(hmac_keys), parse_adyen_events, awakeable_id, reject_reason
     )
@@ -173,7 +173,7 @@ def square_webhooks(
     awakeable_id: Extractor = "data.object.payment.note",
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """Square. Event id ``event_id``, type ``type``; see :class:`~.verifiers.SquareVerifier`."""
+    """Square. Event id ``event_id``, type ``type``; see :class:`~._verifiers.SquareVerifier`."""
     return WebhookProvider(
         "square",
         SquareVerifier(signature_keys, notification_url=notification_url),
@@ -280,7 +280,7 @@ def hmac_webhooks(
     awakeable_id: Extractor = _GENERIC_AWAKEABLE_ID,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """Any provider that signs with an HMAC in a header; see :class:`~.verifiers.HmacVerifier`.
+    """Any provider that signs with an HMAC in a header; see :class:`~._verifiers.HmacVerifier`.
 
     ``event_id`` / ``event_type`` are payload paths or ``"header:<Name>"`` sources
     (lists are tried in order).

@@ -1,9 +1,9 @@
 """Verified webhook events and the extractors that read fields out of them.
 
-A provider's parser turns a *verified* :class:`~restate_web.webhooks.request.WebhookRequest`
+A provider's parser turns a *verified* :class:`~restate_web.webhooks._request.WebhookRequest`
 into one or more :class:`WebhookEvent` objects (Adyen can batch several
 notifications in one request; every other provider sends one). Parsing errors
-raise :class:`~restate_web.webhooks.errors.WebhookParseError` (answer 400).
+raise :class:`~restate_web.webhooks._errors.WebhookParseError` (answer 400).
 
 An **extractor** reads one value from an event. It is either
 
@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._errors import WebhookParseError
 from ._json import loads_json
-from .errors import WebhookParseError
-from .request import Headers, WebhookRequest
-from .verifiers import adyen_notification_items
+from ._request import Headers, WebhookRequest
+from ._verifiers import adyen_notification_items
 
 AWAKEABLE_ID_KEY = "restate_awakeable_id"
 """The metadata key the default extractors look for."""
