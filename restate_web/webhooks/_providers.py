@@ -49,6 +49,7 @@ from ._events import (
     parse_adyen_events,
     parse_github_events,
     parse_lemonsqueezy_events,
+    parse_shopify_events,
 )
 from ._request import WebhookRequest
 from ._signing import SecretInput, SignatureEncoding
@@ -189,9 +190,9 @@ def razorpay_webhooks(
     awakeable_id: Extractor | None = None,
     reject_reason: Extractor | None = "payload.payment.entity.error_description",
 ) -> WebhookProvider:
-    """Razorpay. Event id is the ``x-razorpay-event-id`` header, type ``event``.
+    """Razorpay. Type ``event`` (signed); id: a digest of the body.
 
-    Without that header the id falls back to a hash of the body.
+    The ``x-razorpay-event-id`` header is not signed: it is kept as ``event.delivery_id``.
     """
     default_awakeable_id = first_of(
         *(
@@ -202,11 +203,13 @@ def razorpay_webhooks(
     return WebhookProvider(
         "razorpay",
         RazorpayVerifier(secrets),
+        # The x-razorpay-event-id header is not signed: the identity is the body's digest.
         JsonEventParser(
             "razorpay",
-            event_id="header:x-razorpay-event-id",
+            event_id=(),
             event_type="event",
             body_hash_fallback=True,
+            delivery_id="x-razorpay-event-id",
         ),
         awakeable_id if awakeable_id is not None else default_awakeable_id,
         reject_reason,
@@ -219,7 +222,7 @@ def github_webhooks(
     awakeable_id: Extractor = _GITHUB_AWAKEABLE_ID,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """GitHub. Event id ``X-GitHub-Delivery``; type ``"<X-GitHub-Event>.<action>"``."""
+    """GitHub. Type ``"<X-GitHub-Event>.<action>"``; id: a digest of the body (see README)."""
     return WebhookProvider(
         "github", GitHubVerifier(secrets), parse_github_events, awakeable_id, reject_reason
     )
@@ -231,15 +234,11 @@ def shopify_webhooks(
     awakeable_id: Extractor | None = None,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """Shopify. Event id ``X-Shopify-Webhook-Id`` (stable on retry), type ``X-Shopify-Topic``."""
+    """Shopify. Type ``X-Shopify-Topic`` (unsigned); id: a digest of the body (see README)."""
     return WebhookProvider(
         "shopify",
         ShopifyVerifier(secrets),
-        JsonEventParser(
-            "shopify",
-            event_id="header:X-Shopify-Webhook-Id",
-            event_type="header:X-Shopify-Topic",
-        ),
+        parse_shopify_events,
         awakeable_id
         if awakeable_id is not None
         else named_attribute("note_attributes", AWAKEABLE_ID_KEY),
