@@ -14,9 +14,10 @@ Standard Webhooks  ``data.metadata.restate_awakeable_id``
 Adyen              ``additionalData.metadata.restate_awakeable_id`` (request
                    ``metadata``; Adyen echoes it flattened, which is handled)
 Paddle             ``data.custom_data.restate_awakeable_id``
-Square             ``data.object.payment.note`` (payments have no metadata and
-                   ``reference_id`` is capped at 40 characters, too short for
-                   an awakeable id)
+Square             ``data.object.payment.reference_id``, written with
+                   :func:`square_reference_id` (payments have no metadata,
+                   ``reference_id`` holds 40 characters and an awakeable id
+                   44; the ``note`` can appear on receipts)
 Razorpay           ``notes.restate_awakeable_id`` of the payment, order,
                    subscription or payment link entity in ``payload``
 GitHub             ``client_payload.restate_awakeable_id``
@@ -45,6 +46,7 @@ from ._events import (
     JsonEventParser,
     WebhookEvent,
     first_of,
+    lookup_path,
     named_attribute,
     parse_adyen_events,
     parse_github_events,
@@ -167,14 +169,43 @@ def paddle_webhooks(
     )
 
 
+_AWAKEABLE_PREFIX = "sign_1"
+
+
+def square_reference_id(awakeable_id: str) -> str:
+    """The value to put in a Square payment's ``reference_id`` for ``awakeable_id``.
+
+    ``reference_id`` holds at most 40 characters and a Restate awakeable id is 44 (``sign_1`` +
+    38): the version prefix is left out, and :func:`square_webhooks` puts it back.
+    """
+    compact = awakeable_id.removeprefix(_AWAKEABLE_PREFIX)
+    if len(compact) > 40 or not compact:
+        raise ValueError(
+            f"the awakeable id {awakeable_id!r} does not fit in Square's 40-character "
+            "reference_id; pass awakeable_id= to square_webhooks() to read it from elsewhere"
+        )
+    return compact
+
+
+def _square_awakeable_id(event: WebhookEvent) -> str | None:
+    value = lookup_path(event.payload, "data.object.payment.reference_id")
+    if not isinstance(value, str) or not value:
+        return None
+    return value if value.startswith(("sign_", "prom_")) else _AWAKEABLE_PREFIX + value
+
+
 def square_webhooks(
     signature_keys: SecretInput,
     *,
     notification_url: str | None = None,
-    awakeable_id: Extractor = "data.object.payment.note",
+    awakeable_id: Extractor = _square_awakeable_id,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """Square. Event id ``event_id``, type ``type``; see :class:`~._verifiers.SquareVerifier`."""
+    """Square. Event id ``event_id``, type ``type``; see :class:`~._verifiers.SquareVerifier`.
+
+    The default awakeable id is the payment's ``reference_id`` (see :func:`square_reference_id`);
+    not the ``note``, which Square may show the customer.
+    """
     return WebhookProvider(
         "square",
         SquareVerifier(signature_keys, notification_url=notification_url),

@@ -9,6 +9,9 @@ through ``WebhookEndpoint`` with the real ``IngressClient`` or
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -17,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from square.utils.webhooks_helper import verify_signature
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
 from restate_web.testing import RestateServer, free_port
@@ -31,6 +35,8 @@ from restate_web.webhooks import (
     WebhookResponse,
     make_callback_url,
     make_reject_callback_url,
+    square_reference_id,
+    square_webhooks,
     stripe_webhooks,
 )
 from restate_web.webhooks._events import WebhookEvent
@@ -297,3 +303,42 @@ def test_unreachable_restate_answers_503(kind: str) -> None:
 
         response = asyncio.run(go())
     assert response.status == 503
+
+
+@pytest.mark.server
+def test_square_payment_resolves_through_reference_id_not_the_note(delivery: Delivery) -> None:
+    """Square's default awakeable-id location is the payment's reference_id (40 characters,
+    not shown to the customer), written with square_reference_id(); the note may be shown."""
+    key, awakeable_id = start_payment(delivery.sync, 310)
+    reference = square_reference_id(awakeable_id)
+    assert len(reference) <= 40  # Square's limit for reference_id
+    endpoint = WebhookEndpoint(
+        square_webhooks("square-signature-key", notification_url=URL),
+        {
+            "payment.updated": ResolveAwakeable(
+                payload=lambda e: e.payload["data"]["object"]["payment"]
+            )
+        },
+    )
+    payment = {"id": "pay_1", "status": "COMPLETED", "reference_id": reference, "note": "Thanks!"}
+    body = json.dumps(
+        {
+            "event_id": f"sq-{key}",
+            "type": "payment.updated",
+            "data": {"type": "payment", "id": "pay_1", "object": {"payment": payment}},
+        }
+    )
+    signature = base64.b64encode(
+        hmac.new(b"square-signature-key", (URL + body).encode(), hashlib.sha256).digest()
+    ).decode()
+    assert verify_signature(  # Square's own verifier accepts the delivery
+        request_body=body,
+        signature_header=signature,
+        signature_key="square-signature-key",
+        notification_url=URL,
+    )
+    headers = {"x-square-hmacsha256-signature": signature}
+    request = WebhookRequest("POST", URL, headers, body.encode())
+    assert delivery.deliver(endpoint, request) == [200]
+    result = delivery.sync.workflow("PaymentWait", key).attach(timeout=30)
+    assert result == {"amount": 310, "paid": True, "result": payment}

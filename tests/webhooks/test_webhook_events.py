@@ -111,7 +111,7 @@ def test_square_event() -> None:
         {
             "event_id": "e-42",
             "type": "payment.updated",
-            "data": {"object": {"payment": {"note": "sign_1sq", "reference_id": "short"}}},
+            "data": {"object": {"payment": {"note": "sign_1note", "reference_id": "sq"}}},
         }
     )
     event = only("square", body)
