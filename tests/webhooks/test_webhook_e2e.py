@@ -29,10 +29,8 @@ from restate_web.webhooks import (
     DeadLetter,
     RejectAwakeable,
     ResolveAwakeable,
-    StripeVerifier,
     WebhookEndpoint,
     WebhookRequest,
-    WebhookResponse,
     make_callback_url,
     make_reject_callback_url,
     square_reference_id,
@@ -40,7 +38,8 @@ from restate_web.webhooks import (
     stripe_webhooks,
 )
 from restate_web.webhooks._events import WebhookEvent
-from restate_web.webhooks._pipeline import ResolveStep, dead_letter_key
+from restate_web.webhooks._pipeline import ResolveStep, WebhookResponse, dead_letter_key
+from restate_web.webhooks._verifiers import StripeVerifier
 
 SECRET = "whsec_e2e_secret"
 CALLBACK_SECRET = "e2e-callback-secret-0123456789abcdef"

@@ -12,13 +12,11 @@ from restate_web.webhooks import (
     WebhookEvent,
     WebhookParseError,
     WebhookRequest,
-    extract,
-    extract_text,
     first_of,
     hmac_webhooks,
-    lookup_path,
     named_attribute,
 )
+from restate_web.webhooks._events import extract, extract_text, lookup_path
 
 from .webhook_support import CASES_BY_NAME, adyen_item, stripe_body
 

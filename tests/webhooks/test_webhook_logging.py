@@ -19,11 +19,11 @@ from restate_web.testing import free_port
 from restate_web.webhooks import (
     DeadLetter,
     ResolveAwakeable,
-    StripeVerifier,
     WebhookEndpoint,
     WebhookRequest,
     stripe_webhooks,
 )
+from restate_web.webhooks._verifiers import StripeVerifier
 
 SECRET = "whsec_logging_secret_value"
 BODY_MARKER = "customer-card-holder-name"

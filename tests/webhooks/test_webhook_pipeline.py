@@ -27,18 +27,20 @@ from restate_web.webhooks import (
     RejectAwakeable,
     ResolveAwakeable,
     SendToHandler,
-    StepOutcome,
     SubmitWorkflow,
     WebhookEndpoint,
-    WebhookPlan,
     WebhookRequest,
-    WebhookResponse,
     adyen_webhooks,
-    classify_failure,
-    respond,
     stripe_webhooks,
 )
-from restate_web.webhooks._pipeline import ResolveStep
+from restate_web.webhooks._pipeline import (
+    ResolveStep,
+    StepOutcome,
+    WebhookPlan,
+    WebhookResponse,
+    classify_failure,
+    respond,
+)
 
 from .fake_ingress import Call, FakeIngress
 from .webhook_support import NOW, URL, adyen_item, adyen_signed_body, clock
