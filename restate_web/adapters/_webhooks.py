@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ingress import IngressClient, RetryPolicy
 from ..webhooks._pipeline import Endpoint, WebhookResponse, log_outcome
-from ..webhooks._request import HeadersInput, WebhookRequest
+from ..webhooks._request import Headers, HeadersInput, WebhookRequest
 
 if TYPE_CHECKING:
     from ._core import Integration
@@ -133,7 +133,7 @@ class WebhookMount:
 
     def _admit(
         self, name: str, headers: HeadersInput, body_unbounded: bool
-    ) -> tuple[Endpoint, WebhookRequest] | WebhookResponse:
+    ) -> tuple[Endpoint, Headers] | WebhookResponse:
         """Before the body is read: the endpoint, or the answer (404, 413, 400, 411)."""
         endpoint = self.endpoint(name)
         if endpoint is None:
@@ -141,8 +141,8 @@ class WebhookMount:
             response = WebhookResponse.json(404, {"error": "unknown_webhook", "name": name[:100]})
             log_outcome(404, "unknown_webhook")
             return response
-        request = WebhookRequest("POST", "", headers, b"")
-        early = endpoint.check_content_length(request.headers.get("content-length"))
+        parsed = headers if isinstance(headers, Headers) else Headers(headers)
+        early = endpoint.check_content_length(parsed.get("content-length"))
         if early is not None:
             log_outcome(early.status, _result_of(early), provider=endpoint.provider_name)
             return early
@@ -151,7 +151,7 @@ class WebhookMount:
             # reading on could block or read nothing, and a signature over nothing only fails.
             log_outcome(411, "length_required", provider=endpoint.provider_name)
             return WebhookResponse.json(411, {"error": "length_required"})
-        return endpoint, request
+        return endpoint, parsed
 
     def dispatch(
         self,
@@ -167,9 +167,9 @@ class WebhookMount:
         admitted = self._admit(name, headers, body_unbounded)
         if isinstance(admitted, WebhookResponse):
             return admitted
-        endpoint, head = admitted
+        endpoint, parsed = admitted
         body = read_limited(read, endpoint.max_body_size)
-        request = WebhookRequest(method, url, head.headers, body)
+        request = WebhookRequest(method, url, parsed, body)
         return endpoint.handle(request, self.sync_client(), timeout=self.budget)
 
     async def dispatch_async(
@@ -184,9 +184,9 @@ class WebhookMount:
         admitted = self._admit(name, headers, False)
         if isinstance(admitted, WebhookResponse):
             return admitted
-        endpoint, head = admitted
+        endpoint, parsed = admitted
         body = await read_limited_async(chunks, endpoint.max_body_size)
-        request = WebhookRequest(method, url, head.headers, body)
+        request = WebhookRequest(method, url, parsed, body)
         client = self.integration.async_client()
         return await endpoint.handle_async(request, client, timeout=self.budget)
 
