@@ -187,11 +187,12 @@ class RestateMiddleware:
         if isinstance(found, Problem):
             await _send_problem(send, found)
             return
-        binding = _AsgiBinding(self.integration, found, scope)
-        problem = binding.entry_problem() if self.integration.forward_headers else None
-        if problem is not None:
-            await _send_problem(send, problem)
-            return
+        binding = _AsgiBinding(integration, found, scope)
+        if integration.forward_headers:
+            problem = binding.entry_problem()
+            if problem is not None:
+                await _send_problem(send, problem)
+                return
         token = _enter_request(binding)
         try:
             await self.app(scope, receive, send)

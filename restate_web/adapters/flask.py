@@ -140,13 +140,15 @@ class RestateMiddleware:
         self._environ_key = integration.key_environ_key
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        found = self.integration.screen_key(environ.get(self._environ_key))
+        integration = self.integration
+        found = integration.screen_key(environ.get(self._environ_key))
         if isinstance(found, Problem):
             return _refuse(found, start_response)
-        binding = _WsgiBinding(self.integration, found, environ, self.app)
-        problem = binding.entry_problem() if self.integration.forward_headers else None
-        if problem is not None:
-            return _refuse(problem, start_response)
+        binding = _WsgiBinding(integration, found, environ, self.app)
+        if integration.forward_headers:
+            problem = binding.entry_problem()
+            if problem is not None:
+                return _refuse(problem, start_response)
         token = _enter_request(binding)
         try:
             return self.wsgi_app(environ, start_response)

@@ -159,9 +159,10 @@ class RestateMiddleware:
         if isinstance(found, Problem):
             return problem_response(found)
         binding = _DjangoBinding(integration, found, request)
-        problem = binding.entry_problem() if integration.forward_headers else None
-        if problem is not None:
-            return problem_response(problem)
+        if integration.forward_headers:
+            problem = binding.entry_problem()
+            if problem is not None:
+                return problem_response(problem)
         request.__dict__[BINDING_ATTRIBUTE] = binding
         return binding
 
