@@ -339,16 +339,6 @@ def current_binding() -> RequestBinding | None:
     return info if isinstance(info, RequestBinding) else None
 
 
-def environ_header_getter(environ: Mapping[str, Any]) -> Callable[[str], str | None]:
-    """Header lookup in a WSGI environ or Django ``request.META`` (``HTTP_X_NAME`` keys)."""
-
-    def get_header(name: str) -> str | None:
-        value = environ.get("HTTP_" + name.upper().replace("-", "_"))
-        return None if value is None else str(value)
-
-    return get_header
-
-
 def wsgi_path(environ: Mapping[str, Any]) -> str:
     raw_path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     return str(raw_path.encode("latin-1").decode("utf-8", "replace"))
