@@ -32,8 +32,9 @@ from typing import Any, ClassVar
 import httpx
 
 from .. import guards
-from ..ingress import AsyncIngressClient, IngressClient, Target
+from ..ingress import AsyncIngressClient, IngressClient
 from ..ingress._clients import DEFAULT_ASYNC_LIMITS
+from ..ingress._core import Target
 from ._idempotency import (
     KeyFound,
     KeyScope,

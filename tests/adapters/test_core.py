@@ -16,7 +16,7 @@ from restate_web.adapters._idempotency import (
     parse_idempotency_key,
 )
 from restate_web.adapters._settings import check_settings, load_settings
-from restate_web.ingress import Target
+from restate_web.ingress._core import Target
 from tests.conftest import ROOT
 
 

@@ -160,13 +160,13 @@ def test_sync_and_async_clients_take_the_same_network_path(monkeypatch):
 
 def _expected_key(path: str, principal: str) -> str:
     from restate_web.adapters._idempotency import KeyScope, derive_key
-    from restate_web.ingress import Target
+    from restate_web.ingress._core import Target
 
     return derive_key(KeyScope("POST", path, principal), "k", Target("service", "Svc", "h"), 1)
 
 
 def _derive(client) -> str:
-    from restate_web.ingress import Target
+    from restate_web.ingress._core import Target
 
     return client.binding.reserve_key(Target("service", "Svc", "h")).get()
 

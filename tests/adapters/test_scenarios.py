@@ -14,7 +14,7 @@ from restate_web.adapters._idempotency import (
     KeyScope,
     derive_key,
 )
-from restate_web.ingress import Target
+from restate_web.ingress._core import Target
 
 PROBLEM_JSON = "application/problem+json"
 

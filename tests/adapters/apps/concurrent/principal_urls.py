@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from restate_web.ingress import Target
+from restate_web.ingress._core import Target
 
 
 class SetPrincipalMiddleware:

@@ -55,7 +55,7 @@ async def async_plain(request: Any) -> JsonResponse:
 
 @csrf_exempt
 def sync_calls(request: Any) -> JsonResponse:
-    from restate_web.ingress import Target
+    from restate_web.ingress._core import Target
 
     reserved = request.restate.binding.reserve_key(Target("service", "Svc", "h"))
     return JsonResponse({"key": reserved.get()})  # a keyed call derives its key here
