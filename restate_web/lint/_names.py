@@ -188,6 +188,23 @@ CLIENT_FACTORIES = frozenset(
 CLIENT_FACTORY_MAKERS = frozenset(
     {"sqlalchemy.orm.sessionmaker", "sqlalchemy.ext.asyncio.async_sessionmaker"}
 )
+# Methods of a client that return another client (a connection, a cursor, a session...).
+CLIENT_RETURNING_METHODS = frozenset(
+    {
+        "client",
+        "resource",
+        "connect",
+        "acquire",
+        "cursor",
+        "session",
+        "begin",
+        "pipeline",
+        "get_database",
+        "get_collection",
+        "Table",
+        "Bucket",
+    }
+)
 # Methods of a client that do no I/O worth journaling.
 CLIENT_QUIET_METHODS = frozenset({"close", "aclose", "__enter__", "__aenter__"})
 

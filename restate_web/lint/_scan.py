@@ -312,7 +312,6 @@ class ModuleScanner:
         if value is None or len(targets) != 1 or not isinstance(targets[0], ast.Name):
             return
         name = targets[0].id
-        self.imports.pop(name, None)
         if isinstance(value, ast.Call):
             qualified = self.qualify(value.func)
             if qualified in N.SERVICE_CLASSES:
@@ -406,8 +405,17 @@ class ModuleScanner:
             ):
                 return "client"
             # boto3.Session().client(...), engine.connect(), pool.acquire()...
-            if isinstance(func, ast.Attribute) and self.is_client(func.value, clients, local):
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in N.CLIENT_RETURNING_METHODS
+                and self.is_client(func.value, clients, local)
+            ):
                 return "client"
+        # mongo["db"]["orders"], mongo.db.orders
+        if isinstance(value, (ast.Subscript, ast.Attribute)) and self.is_client(
+            value, clients, local
+        ):
+            return "client"
         return None
 
     def is_client(self, node: ast.expr, clients: set[str], local: frozenset[str] | set[str]) -> bool:
@@ -478,7 +486,7 @@ class ModuleScanner:
             return False
         qualified = self.qualify(node.func, local) or ""
         return qualified.startswith("restate.") and (
-            qualified.endswith(".restate_context") or qualified.endswith(".current_context")
+            qualified.rpartition(".")[2].endswith("context") and qualified.rpartition(".")[2].islower()
         )
 
     def run_call_action(self, call: ast.Call, context_names: Iterable[str]) -> ast.expr | None:
