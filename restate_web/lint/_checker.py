@@ -248,11 +248,7 @@ class Project:
             others = exclusive_count.get(service.key, 0) > 1
             results.extend(self._handler_findings(function, service, others))
         for function in self.functions:
-            if (
-                function.key in reachable
-                or function.ctx_annotated
-                or function.uses_context_getter
-            ):
+            if function.key in reachable or function.ctx_annotated or function.uses_context_getter:
                 for direct in function.direct:
                     results.append(self._direct(function.path, direct))
         results.extend(self._cycles(handlers))
@@ -260,7 +256,9 @@ class Project:
         return _filter_noqa(results, self.modules)
 
     def _direct(self, path: str, direct: Direct) -> Finding:
-        return Finding(path, direct.line, direct.col, direct.code, message(direct.code, direct.message))
+        return Finding(
+            path, direct.line, direct.col, direct.code, message(direct.code, direct.message)
+        )
 
     def _reachable(self, roots: Iterable[FunctionSummary]) -> set[str]:
         seen: set[str] = set()
@@ -344,14 +342,14 @@ class Project:
         edges: dict[str, list[tuple[str, bool, int, int]]] = {}
         for qualname, (function, _) in exclusive.items():
             for call in function.object_calls:
-                target: FunctionSummary | None = None
+                callee: FunctionSummary | None = None
                 if call.target is not None:
-                    target = self.resolve(call.target, function)
+                    callee = self.resolve(call.target, function)
                 elif call.literal is not None:
-                    target = self._handler_by_literal(*call.literal)
-                if target is not None and target.key in exclusive:
+                    callee = self._handler_by_literal(*call.literal)
+                if callee is not None and callee.key in exclusive:
                     edges.setdefault(qualname, []).append(
-                        (target.key, call.same_key, call.line, call.col)
+                        (callee.key, call.same_key, call.line, call.col)
                     )
         for qualname, outgoing in edges.items():
             function, service = exclusive[qualname]
@@ -407,7 +405,11 @@ class Project:
                 by_workflow.setdefault(service.key, []).append(function)
                 names[service.key] = service.name
         for key, functions in by_workflow.items():
-            creators = {f.key for f in functions if f.awakeables_created}
+            # An awakeable whose id goes to an outside system through ctx.run is a callback;
+            # another handler rejecting it (a deadline) is not internal signalling.
+            creators = {
+                f.key for f in functions if f.awakeables_created and not f.awakeable_handed_out
+            }
             if not creators:
                 continue
             name = names[key]

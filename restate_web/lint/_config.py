@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,10 +60,8 @@ def find_pyproject(start: str) -> str | None:
 
 def load_pyproject(path: str) -> dict[str, Any]:
     """The ``[tool.restate-web.lint]`` table of ``path`` (empty if there is none)."""
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+    # tomllib is in the standard library from Python 3.11; tomli is the same parser before.
+    tomllib = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

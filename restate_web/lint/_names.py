@@ -125,9 +125,7 @@ IO_FUNCTIONS = frozenset(
 # see CLIENT_FACTORIES; their method calls are the I/O).
 IO_MODULE_FUNCTIONS = {
     "httpx": frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"}),
-    "requests": frozenset(
-        {"get", "post", "put", "patch", "delete", "head", "options", "request"}
-    ),
+    "requests": frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"}),
     "subprocess": frozenset(
         {"run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput"}
     ),
@@ -353,4 +351,6 @@ CONTAINER_CONSTRUCTORS = frozenset(
     }
 )
 SET_CONSTRUCTORS = frozenset({"builtins.set", "builtins.frozenset"})
-LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+)

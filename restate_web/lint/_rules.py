@@ -55,9 +55,9 @@ RULES: tuple[Rule, ...] = (
         "HTTP calls, sockets, subprocesses, files, databases, cloud and LLM clients run again on "
         "every replay and retry: a payment is charged twice, an email sent twice, and the "
         "result is not journaled.",
-        "wrap the call in `await ctx.run_typed(\"name\", fn, ...)` so it runs once and its "
+        'wrap the call in `await ctx.run_typed("name", fn, ...)` so it runs once and its '
         "result is journaled",
-        'resp = httpx.post(url, json=order)',
+        "resp = httpx.post(url, json=order)",
         'resp = await ctx.run_typed("charge", charge_card, order=order)',
     ),
     Rule(
@@ -110,7 +110,7 @@ RULES: tuple[Rule, ...] = (
         "An exclusive handler holds its key's lock while it waits: every other call to that "
         "key queues behind the sleep or the awakeable.",
         "schedule the follow-up with a delayed send (`ctx.object_send(..., send_delay=...)`), or "
-        "wait in a `kind=\"shared\"` handler",
+        'wait in a `kind="shared"` handler',
         "await ctx.sleep(timedelta(days=1))  # in an exclusive handler",
         "ctx.object_send(remind, key=ctx.key(), arg=None, send_delay=timedelta(days=1))",
     ),
@@ -120,7 +120,7 @@ RULES: tuple[Rule, ...] = (
         "call cycle between exclusive Virtual Object handlers",
         "An exclusive handler that waits for a call which comes back to an exclusive handler of "
         "the same key waits for itself: the invocations deadlock.",
-        "make one hop a one-way send (`ctx.object_send`), a `kind=\"shared\"` handler, or put a "
+        'make one hop a one-way send (`ctx.object_send`), a `kind="shared"` handler, or put a '
         "service in between",
         "await ctx.object_call(other_exclusive_handler, key=ctx.key(), arg=x)",
         "ctx.object_send(other_exclusive_handler, key=ctx.key(), arg=x)",
@@ -131,8 +131,8 @@ RULES: tuple[Rule, ...] = (
         "awakeable resolved by another handler of the same Workflow",
         "Awakeables are for callbacks from outside Restate; signalling between a workflow's own "
         "handlers has a durable, named primitive that survives without passing ids around.",
-        "use a durable promise: `await ctx.promise(\"name\").value()` in `run`, "
-        "`await ctx.promise(\"name\").resolve(x)` in the signalling handler",
+        'use a durable promise: `await ctx.promise("name").value()` in `run`, '
+        '`await ctx.promise("name").resolve(x)` in the signalling handler',
         'ctx.resolve_awakeable(awakeable_id, "approved")',
         'await ctx.promise("approval").resolve("approved")',
     ),
@@ -167,8 +167,8 @@ RULES: tuple[Rule, ...] = (
         "`TerminalError`: `except:` / `except BaseException` swallows the suspension, and an "
         "`except Exception` that does not re-raise turns a terminal failure into a success.",
         "catch the specific errors you expect, and re-raise `TerminalError`",
-        "try:\n    await ctx.run_typed(\"pay\", pay)\nexcept Exception:\n    pass",
-        "try:\n    await ctx.run_typed(\"pay\", pay)\nexcept TerminalError:\n    await refund()\n"
+        'try:\n    await ctx.run_typed("pay", pay)\nexcept Exception:\n    pass',
+        'try:\n    await ctx.run_typed("pay", pay)\nexcept TerminalError:\n    await refund()\n'
         "    raise",
     ),
     Rule(

@@ -84,6 +84,7 @@ class FunctionSummary:
     decorator: str = ""
     kind_kwarg: str | None = None
     handler_name: str = ""
+
     @property
     def key(self) -> str:
         """Unique across the files linted together (module names may repeat)."""
@@ -97,6 +98,8 @@ class FunctionSummary:
     sleeps: list[tuple[int, int, float | None]] = field(default_factory=list)
     awakeable_waits: list[tuple[int, int]] = field(default_factory=list)
     awakeables_created: list[tuple[int, int]] = field(default_factory=list)
+    # an awakeable id handed to a ctx.run action: a callback from outside Restate
+    awakeable_handed_out: bool = False
     awakeables_resolved: list[tuple[int, int, str]] = field(default_factory=list)
     object_calls: list[ObjectCall] = field(default_factory=list)
 
@@ -307,8 +310,8 @@ class ModuleScanner:
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             targets, value = [node.target], node.value
         for target in targets:
-            for name in _assigned_names(target):
-                self.defined.add(name.id)
+            for bound in _assigned_names(target):
+                self.defined.add(bound.id)
         if value is None or len(targets) != 1 or not isinstance(targets[0], ast.Name):
             return
         name = targets[0].id
@@ -359,8 +362,16 @@ class ModuleScanner:
             "milliseconds": 0.001,
             "microseconds": 0.000001,
         }
-        positional = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")
-        amounts = list(zip(positional, node.args)) + [
+        positional = (
+            "days",
+            "seconds",
+            "microseconds",
+            "milliseconds",
+            "minutes",
+            "hours",
+            "weeks",
+        )
+        amounts = list(zip(positional, node.args, strict=False)) + [
             (k.arg, k.value) for k in node.keywords if k.arg is not None
         ]
         total = 0.0
@@ -418,7 +429,9 @@ class ModuleScanner:
             return "client"
         return None
 
-    def is_client(self, node: ast.expr, clients: set[str], local: frozenset[str] | set[str]) -> bool:
+    def is_client(
+        self, node: ast.expr, clients: set[str], local: frozenset[str] | set[str]
+    ) -> bool:
         name = root_name(node)
         if name is None:
             return False
@@ -485,9 +498,8 @@ class ModuleScanner:
         if not isinstance(node, ast.Call):
             return False
         qualified = self.qualify(node.func, local) or ""
-        return qualified.startswith("restate.") and (
-            qualified.rpartition(".")[2].endswith("context") and qualified.rpartition(".")[2].islower()
-        )
+        name = qualified.rpartition(".")[2]
+        return qualified.startswith("restate.") and name.endswith("context") and name.islower()
 
     def run_call_action(self, call: ast.Call, context_names: Iterable[str]) -> ast.expr | None:
         """The action of ``ctx.run(name, action, ...)`` / ``ctx.run_typed(...)``, or None when
@@ -515,7 +527,9 @@ class ModuleScanner:
                 for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
                     if arg.annotation is not None and self._is_context_annotation(arg.annotation):
                         self.context_names.add(arg.arg)
-                if node.args.args and any(self._is_handler_decorator(d) for d in node.decorator_list):
+                if node.args.args and any(
+                    self._is_handler_decorator(d) for d in node.decorator_list
+                ):
                     self.context_names.add(node.args.args[0].arg)
         for node in ast.walk(self.tree):
             if not isinstance(node, ast.Call):
@@ -574,12 +588,14 @@ class ModuleScanner:
                 for decorator in node.decorator_list:
                     if self.qualify(decorator) in N.FUNCTION_TOOLS:
                         self._tool_finding(decorator, node.name)
-            elif isinstance(node, ast.Call) and self.qualify(node.func) in N.FUNCTION_TOOLS:
-                if _kwarg(node, "failure_error_function") is None and not any(
-                    keyword.arg is None for keyword in node.keywords
-                ):
-                    name = node.args[0].id if node.args and isinstance(node.args[0], ast.Name) else ""
-                    self._tool_finding(node, name)
+            elif (
+                isinstance(node, ast.Call)
+                and self.qualify(node.func) in N.FUNCTION_TOOLS
+                and _kwarg(node, "failure_error_function") is None
+                and not any(keyword.arg is None for keyword in node.keywords)
+            ):
+                first = node.args[0] if node.args else None
+                self._tool_finding(node, first.id if isinstance(first, ast.Name) else "")
 
     def _tool_finding(self, node: ast.expr, name: str) -> None:
         what = f"`@function_tool` on `{name}`" if name else "`function_tool(...)`"
@@ -680,6 +696,7 @@ class FunctionScanner:
         self.paths: set[str] = set()
         self.sets: set[str] = set()
         self.awakeable_promises: dict[str, tuple[int, int]] = {}
+        self.awakeable_ids: set[str] = set()
         self.key_names: set[str] = set()
         self.in_action = 0
         self.in_return = False
@@ -934,12 +951,18 @@ class FunctionScanner:
 
     def _bind(self, target: ast.expr, value: ast.expr | None) -> None:
         if not isinstance(target, ast.Name) or value is None:
-            if isinstance(target, ast.Tuple) and isinstance(value, ast.Call):
-                # awakeable_id, promise = ctx.awakeable()
-                if self.context_method(value) == "awakeable" and len(target.elts) == 2:
-                    second = target.elts[1]
-                    if isinstance(second, ast.Name):
-                        self.awakeable_promises[second.id] = (value.lineno, self.m.col(value))
+            # awakeable_id, promise = ctx.awakeable()
+            if (
+                isinstance(target, ast.Tuple)
+                and isinstance(value, ast.Call)
+                and self.context_method(value) == "awakeable"
+                and len(target.elts) == 2
+            ):
+                first, second = target.elts
+                if isinstance(first, ast.Name):
+                    self.awakeable_ids.add(first.id)
+                if isinstance(second, ast.Name):
+                    self.awakeable_promises[second.id] = (value.lineno, self.m.col(value))
             return
         name = target.id
         for group in (self.clients, self.factories, self.paths, self.sets, self.key_names):
@@ -1096,7 +1119,9 @@ class FunctionScanner:
 
     visit_AsyncFor = visit_For
 
-    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> None:
         elements: list[ast.AST] = (
             [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
         )
@@ -1104,7 +1129,9 @@ class FunctionScanner:
             for generator in node.generators:
                 if self.m.is_set(generator.iter, self.sets, self.local):
                     self.direct(
-                        "RW902", generator.iter, "a comprehension over a set issues durable operations"
+                        "RW902",
+                        generator.iter,
+                        "a comprehension over a set issues durable operations",
                     )
         self.generic_visit(node)
 
@@ -1125,6 +1152,8 @@ class FunctionScanner:
         if isinstance(node.ctx, ast.Load):
             if not (self.in_action or self.in_run_args or self.in_return or self.in_log):
                 self.unsafe_uses.add(node.id)
+            elif (self.in_action or self.in_run_args) and node.id in self.awakeable_ids:
+                self.summary.awakeable_handed_out = True
             if self.qualify(node) in N.ENV_OBJECTS:
                 self.effect("RW105", node, "os.environ")
             elif node.id in self.awakeable_promises and not self.in_action:
@@ -1283,11 +1312,7 @@ class FunctionScanner:
         ):
             self.effect("RW102", node, what)
         elif qualified in N.NATIVE_SLEEP:
-            zero = (
-                node.args
-                and isinstance(node.args[0], ast.Constant)
-                and node.args[0].value == 0
-            )
+            zero = node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == 0
             if not zero:  # asyncio.sleep(0) only yields to the event loop
                 self.effect("RW103", node, what)
         elif (
