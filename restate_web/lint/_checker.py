@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ._rules import RULES_BY_CODE
+from ._rules import message
 from ._scan import Direct, FunctionSummary, ModuleScanner, ModuleSummary, ServiceDef, noqa_lines
 
 T = TypeVar("T")
@@ -38,11 +38,6 @@ class ParseFailure:
     line: int
     col: int
     message: str
-
-
-def message(code: str, lead: str) -> str:
-    rule = RULES_BY_CODE[code]
-    return f"{lead}: {rule.summary}. Fix: {rule.fix}"
 
 
 def iter_python_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iterator[str]:

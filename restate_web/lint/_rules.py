@@ -186,6 +186,13 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
 
+def message(code: str, lead: str) -> str:
+    """A finding's message: what was found (``lead``), the rule, and the fix. The run-time
+    checks of ``install_context_guard(strict=True)`` report with the same words."""
+    rule = RULES_BY_CODE[code]
+    return f"{lead}: {rule.summary}. Fix: {rule.fix}"
+
+
 def rules_markdown() -> str:
     """The catalogue as Markdown, for an AGENTS.md or a `.cursor/rules` file."""
     lines = [
