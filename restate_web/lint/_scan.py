@@ -237,8 +237,24 @@ class ModuleScanner:
             return f"{base}.{module}" if base else module
         return base
 
-    def collect_imports(self) -> None:
+    def prewalk(self) -> None:
+        """One walk over the tree: imports, then the function definitions and calls that the
+        module-level facts (context names, ctx.run actions, agent tools) come from."""
+        self.function_nodes: list[FunctionNode] = []
+        self.call_nodes: list[ast.Call] = []
+        import_nodes: list[ast.Import | ast.ImportFrom] = []
         for node in ast.walk(self.tree):
+            kind = type(node)
+            if kind is ast.Call:
+                self.call_nodes.append(node)  # type: ignore[arg-type]
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self.function_nodes.append(node)  # type: ignore[arg-type]
+            elif kind is ast.Import or kind is ast.ImportFrom:
+                import_nodes.append(node)  # type: ignore[arg-type]
+        self.collect_imports(import_nodes)
+
+    def collect_imports(self, nodes: list[ast.Import | ast.ImportFrom]) -> None:
+        for node in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name == "restate" or alias.name.startswith("restate."):
@@ -266,7 +282,7 @@ class ModuleScanner:
     # -- module level --------------------------------------------------------------------
 
     def scan(self) -> ModuleSummary:
-        self.collect_imports()
+        self.prewalk()
         body = self.tree.body
         for stmt in body:
             for node in _module_level_statements(stmt):
@@ -522,18 +538,14 @@ class ModuleScanner:
         return action if action is not None else call
 
     def _collect_actions(self) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-                    if arg.annotation is not None and self._is_context_annotation(arg.annotation):
-                        self.context_names.add(arg.arg)
-                if node.args.args and any(
-                    self._is_handler_decorator(d) for d in node.decorator_list
-                ):
-                    self.context_names.add(node.args.args[0].arg)
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Call):
-                continue
+        for function in self.function_nodes:
+            args = function.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+                if arg.annotation is not None and self._is_context_annotation(arg.annotation):
+                    self.context_names.add(arg.arg)
+            if args.args and any(self._is_handler_decorator(d) for d in function.decorator_list):
+                self.context_names.add(args.args[0].arg)
+        for node in self.call_nodes:
             action = self.run_call_action(node, self.context_names)
             if action is None or action is node:
                 continue
@@ -583,14 +595,15 @@ class ModuleScanner:
     # -- RW801 ---------------------------------------------------------------------------
 
     def _function_tools(self) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for decorator in node.decorator_list:
-                    if self.qualify(decorator) in N.FUNCTION_TOOLS:
-                        self._tool_finding(decorator, node.name)
-            elif (
-                isinstance(node, ast.Call)
-                and self.qualify(node.func) in N.FUNCTION_TOOLS
+        if not any(name.startswith("agents") for name in self.imports.values()):
+            return
+        for function in self.function_nodes:
+            for decorator in function.decorator_list:
+                if self.qualify(decorator) in N.FUNCTION_TOOLS:
+                    self._tool_finding(decorator, function.name)
+        for node in self.call_nodes:
+            if (
+                self.qualify(node.func) in N.FUNCTION_TOOLS
                 and _kwarg(node, "failure_error_function") is None
                 and not any(keyword.arg is None for keyword in node.keywords)
             ):
