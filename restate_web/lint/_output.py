@@ -49,7 +49,7 @@ def _escape_property(text: str) -> str:
 
 def _github(finding: Finding) -> str:
     return (
-        f"::error file={_escape_property(finding.path)},line={finding.line},"
+        f"::error file={_escape_property(_uri(finding.path))},line={finding.line},"
         f"col={finding.col},title={_escape_property(finding.code)}::"
         f"{_escape_data(finding.code + ' ' + finding.message)}"
     )

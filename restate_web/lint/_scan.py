@@ -1317,7 +1317,7 @@ class FunctionScanner:
 
     def _known_call(self, node: ast.Call, qualified: str) -> None:
         module, _, attr = qualified.rpartition(".")
-        what = f"{qualified}()"
+        what = f"{ast.unparse(node.func)}()"  # as the source spells it
         if qualified in N.WALL_CLOCK:
             self.effect("RW101", node, what)
         elif (module == "random" and attr in N.RANDOM_FUNCTIONS) or (
