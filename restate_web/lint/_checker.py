@@ -16,9 +16,11 @@ T = TypeVar("T")
 
 # Rules whose hazards travel up the call graph to the handler that calls the helper.
 PROPAGATING = ("RW101", "RW102", "RW103", "RW104", "RW105", "RW301", "RW401", "RW701")
-# Exclusive handlers that sleep at least this long block their key (RW501); shorter or
-# unknown durations are not reported.
+# Exclusive handlers that sleep at least a minute block their key (RW501) when the object has
+# other exclusive handlers, an hour or more always; shorter or unknown durations are not
+# reported.
 LONG_SLEEP_SECONDS = 60.0
+VERY_LONG_SLEEP_SECONDS = 3600.0
 SKIPPED_DIRS = frozenset({".venv", "node_modules", "__pycache__"})
 
 
@@ -298,6 +300,8 @@ class Project:
             for line, col, seconds in function.sleeps:
                 if seconds is None or seconds < LONG_SLEEP_SECONDS:
                     continue  # a short pause (a poll, a timeout) is the object's own business
+                if seconds < VERY_LONG_SLEEP_SECONDS and not other_exclusive:
+                    continue  # minutes in the object's only exclusive handler: its own queue
                 yield Finding(
                     function.path,
                     line,

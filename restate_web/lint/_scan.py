@@ -718,6 +718,7 @@ class FunctionScanner:
         self.in_failure_test = False  # the test of `if random() < p: raise ...`
         self.in_lazy_init = False  # the body of `if CLIENT is None: CLIENT = ...`
         self.unsafe_uses: set[str] = set()  # names read outside run arguments and returns
+        self.action_uses: set[str] = set()  # names read in ctx.run actions or their arguments
         self.binding: str | None = None  # the name the value being visited is assigned to
         self._setup_handler()
 
@@ -832,18 +833,23 @@ class FunctionScanner:
         return self.summary
 
     def _drop_values_only_passed_on(self) -> None:
-        """A clock value assigned to a name that is only passed to ctx.run actions, returned
-        or logged is never compared on replay: ``now = datetime.now()`` then
-        ``ctx.run_typed("x", f, at=now)``."""
+        """A value assigned to a name that is only returned, logged or passed to ctx.run
+        actions is never compared on replay: ``now = datetime.now()`` then
+        ``ctx.run_typed("x", f, at=now)``. Ids and random values passed to an action stay
+        reported (a new idempotency key per retry); only returned or logged, they are not."""
+
+        def harmless(code: str, name: str | None) -> bool:
+            if name is None or name in self.unsafe_uses:
+                return False
+            return code == "RW101" or (code == "RW102" and name not in self.action_uses)
+
         summary = self.summary
-        summary.effects = [
-            e
-            for e in summary.effects
-            if not (e.code == "RW101" and e.binds is not None and e.binds not in self.unsafe_uses)
-        ]
+        summary.effects = [e for e in summary.effects if not harmless(e.code, e.binds)]
         for call in summary.calls:
             if call.binds is not None and call.binds not in self.unsafe_uses:
                 call.in_run_args = True
+                if call.binds not in self.action_uses:
+                    call.in_return = True
 
     def _prescan_locals(self, body: list[ast.stmt]) -> None:
         """Register nested functions first, so a call before the def still resolves."""
@@ -1163,9 +1169,11 @@ class FunctionScanner:
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
-            if not (self.in_action or self.in_run_args or self.in_return or self.in_log):
+            if self.in_action or self.in_run_args:
+                self.action_uses.add(node.id)
+            elif not (self.in_return or self.in_log):
                 self.unsafe_uses.add(node.id)
-            elif (self.in_action or self.in_run_args) and node.id in self.awakeable_ids:
+            if (self.in_action or self.in_run_args) and node.id in self.awakeable_ids:
                 self.summary.awakeable_handed_out = True
             if self.qualify(node) in N.ENV_OBJECTS:
                 self.effect("RW105", node, "os.environ")

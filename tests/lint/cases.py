@@ -390,6 +390,17 @@ async def approve(ctx: ObjectContext) -> bool:
 async def update(ctx: ObjectContext, v: int) -> None:
     ctx.set("v", v)
 """,
+        "minutes while other exclusive handlers queue": """
+@obj.handler()
+async def deliver(ctx: ObjectContext) -> None:
+    ctx.set("status", "SCHEDULED")
+    await ctx.sleep(timedelta(minutes=15))
+    ctx.set("status", "DELIVERED")
+
+@obj.handler()
+async def cancel(ctx: ObjectContext) -> None:
+    ctx.set("status", "CANCELLED")
+""",
         "sleep with a duration in days from the input": """
 @obj.handler()
 async def h(ctx: ObjectContext, days: int) -> None:
@@ -734,6 +745,15 @@ async def h(ctx: Context) -> None:
     maybe_crash(0.3)
     await ctx.sleep(timedelta(seconds=1))
 """,
+        "a mock id only logged and returned": """
+import logging
+
+@svc.handler()
+async def reserve(ctx: Context) -> str:
+    booking_id = str(uuid.uuid4())
+    logging.info(f"reservation {booking_id}")
+    return booking_id
+""",
         "random inside a nested def action": """
 @svc.handler()
 async def h(ctx: Context) -> int:
@@ -1032,6 +1052,18 @@ async def review(ctx: ObjectContext, claim: str) -> str:
 async def status(ctx: ObjectSharedContext) -> str:
     return "?"
 """,
+        "minutes in the object's only exclusive handler": """
+@obj.handler()
+async def start_delivery(ctx: ObjectContext) -> bool:
+    ctx.set("status", "SCHEDULED")
+    await ctx.sleep(timedelta(minutes=5))
+    ctx.set("status", "DELIVERED")
+    return True
+
+@obj.handler(kind="shared")
+async def status(ctx: ObjectSharedContext) -> str:
+    return await ctx.get("status") or "?"
+""",
         "the workflow's run sleeps": """
 @wf.main()
 async def run(ctx: WorkflowContext) -> None:
@@ -1104,6 +1136,23 @@ async def run(ctx: WorkflowContext) -> str:
     awakeable_id, promise = ctx.awakeable(type_hint=str)
     await ctx.run_typed("email", send_email, awakeable_id=awakeable_id)
     return await promise
+""",
+        "an external callback with a deadline handler": """
+def create_payment(awakeable_id: str) -> str:
+    return awakeable_id
+
+@wf.main()
+async def run(ctx: WorkflowContext) -> str:
+    awakeable_id, payment = ctx.awakeable(type_hint=str)
+    ctx.set("awakeable_id", awakeable_id)
+    await ctx.run_typed("payment", create_payment, awakeable_id=awakeable_id)
+    ctx.workflow_send(expire, ctx.key(), None, send_delay=timedelta(minutes=30))
+    return await payment
+
+@wf.handler()
+async def expire(ctx: restate.WorkflowSharedContext) -> None:
+    awakeable_id = await ctx.get("awakeable_id")
+    ctx.reject_awakeable(awakeable_id, "deadline passed")
 """,
         "a service resolves an awakeable": """
 @svc.handler()
