@@ -69,7 +69,25 @@ RANDOM_FUNCTIONS = frozenset(
         "SystemRandom",
     }
 )
-RANDOM_OTHER = frozenset({"os.urandom", "uuid.uuid1", "uuid.uuid4", "os.getrandom"})
+RANDOM_OTHER = frozenset(
+    {
+        "os.urandom",
+        "os.getrandom",
+        "uuid.uuid1",
+        "uuid.uuid4",
+        "secrets.token_bytes",
+        "secrets.token_hex",
+        "secrets.token_urlsafe",
+        "secrets.choice",
+        "secrets.randbelow",
+        "secrets.randbits",
+        "secrets.SystemRandom",
+    }
+)
+# Clock readers that only read the clock when called without an argument.
+WALL_CLOCK_WITHOUT_ARGUMENT = frozenset(
+    {"time.localtime", "time.gmtime", "time.ctime", "time.asctime"}
+)
 
 NATIVE_SLEEP = frozenset({"time.sleep", "asyncio.sleep", "asyncio.tasks.sleep", "trio.sleep"})
 

@@ -1211,6 +1211,9 @@ class FunctionScanner:
         assert isinstance(func, ast.Attribute)
         if self.in_action and self.is_context(func.value):
             self.direct("RW201", node, f"`ctx.{func.attr}()` inside a ctx.run action")
+        handed = [a for a in (*node.args[2:], *(k.value for k in node.keywords)) if a is not action]
+        if any(isinstance(a, ast.Name) and a.id in self.context_names for a in handed):
+            self.direct("RW201", node, "the context passed as an argument to a ctx.run action")
         self.visit(func.value)
         saved = self.in_run_args
         for index, arg in enumerate(node.args):
@@ -1327,10 +1330,9 @@ class FunctionScanner:
         module, _, attr = qualified.rpartition(".")
         what = f"{ast.unparse(node.func)}()"  # as the source spells it
         if qualified in N.WALL_CLOCK:
-            self.effect("RW101", node, what)
-        elif (module == "random" and attr in N.RANDOM_FUNCTIONS) or (
-            module == "secrets" or qualified in N.RANDOM_OTHER
-        ):
+            if not (qualified in N.WALL_CLOCK_WITHOUT_ARGUMENT and node.args):
+                self.effect("RW101", node, what)
+        elif (module == "random" and attr in N.RANDOM_FUNCTIONS) or qualified in N.RANDOM_OTHER:
             self.effect("RW102", node, what)
         elif qualified in N.NATIVE_SLEEP:
             zero = node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == 0

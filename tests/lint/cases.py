@@ -284,6 +284,14 @@ async def h(ctx: Context) -> None:
 
     await ctx.run("step", step)
 """,
+        "the context handed to the action as an argument": """
+async def save(ctx: ObjectContext, value: int) -> None:
+    ctx.set("v", value)
+
+@obj.handler()
+async def h(ctx: ObjectContext) -> None:
+    await ctx.run_typed("save", save, ctx=ctx, value=1)
+""",
         "ctx.get in an action of a helper that takes the context": """
 async def load(ctx: ObjectContext) -> int:
     async def read() -> int:
@@ -696,6 +704,13 @@ async def h(ctx: Context) -> None:
 async def h(ctx: Context) -> None:
     await ctx.sleep(timedelta(seconds=5) * 2)
 """,
+        "converting a given timestamp": """
+@svc.handler()
+async def h(ctx: Context, ts: float) -> str:
+    when = time.gmtime(ts)
+    ctx.set("day", time.strftime("%Y-%m-%d", when))
+    return datetime.fromtimestamp(ts).isoformat()
+""",
         "a local function named now": """
 def now() -> int:
     return 1
@@ -744,6 +759,15 @@ def maybe_crash(p: float) -> None:
 async def h(ctx: Context) -> None:
     maybe_crash(0.3)
     await ctx.sleep(timedelta(seconds=1))
+""",
+        "secrets.compare_digest is not random": """
+import secrets
+
+@svc.handler()
+async def h(ctx: Context, token: str) -> bool:
+    ok = secrets.compare_digest(token, "expected")
+    ctx.set("ok", ok)
+    return ok
 """,
         "a mock id only logged and returned": """
 import logging
