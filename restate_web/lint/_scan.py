@@ -22,7 +22,7 @@ from . import _names as N
 BUILTINS_OF_INTEREST = frozenset({"open", "print", "set", "frozenset", "list", "dict"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Effect:
     code: str
     line: int
@@ -31,7 +31,7 @@ class Effect:
     binds: str | None = None  # the local name the value is assigned to
 
 
-@dataclass
+@dataclass(slots=True)
 class CallSite:
     target: str
     line: int
@@ -41,7 +41,7 @@ class CallSite:
     binds: str | None = None  # the local name the result is assigned to
 
 
-@dataclass
+@dataclass(slots=True)
 class Direct:
     code: str
     line: int
@@ -49,7 +49,7 @@ class Direct:
     message: str
 
 
-@dataclass
+@dataclass(slots=True)
 class ObjectCall:
     target: str | None  # qualified name of the handler function, if given by reference
     literal: tuple[str, str] | None  # (service, handler) names, if given as strings
@@ -59,7 +59,7 @@ class ObjectCall:
     via: str  # the method used (object_call, generic_call)
 
 
-@dataclass
+@dataclass(slots=True)
 class ServiceDef:
     kind: str  # service | object | workflow
     name: str
@@ -71,7 +71,7 @@ class ServiceDef:
         return f"{self.path}::{self.qualname}"
 
 
-@dataclass
+@dataclass(slots=True)
 class FunctionSummary:
     qualname: str
     display: str
@@ -104,7 +104,7 @@ class FunctionSummary:
     object_calls: list[ObjectCall] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class ModuleSummary:
     path: str
     name: str
