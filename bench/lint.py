@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     measure(
-        "Lint speed, the project's own code",
+        "Lint speed on the project's own code",
         project_files(),
         args.rounds,
         pylint_rounds=args.pylint_rounds,
@@ -327,8 +327,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         large = generate_tree(Path(folder) / "large", args.modules)
         # pylint takes minutes on the large tree; it is compared on the project's code above.
         speed_tools = ("restate-web lint", "restate-web lint (A/A)", "flake8 (pyflakes only)")
-        measure("Lint speed and memory, generated tree (1/10)", small, args.rounds, speed_tools)
-        measure("Lint speed and memory, generated tree", large, args.rounds, speed_tools)
+        measure("Lint speed and memory on a generated tree (1/10)", small, args.rounds, speed_tools)
+        measure("Lint speed and memory on a generated tree (full)", large, args.rounds, speed_tools)
 
 
 if __name__ == "__main__":
