@@ -155,6 +155,9 @@ IO_PREFIXES = (
     "openai.responses.",
     "openai.images.",
     "openai.audio.",
+    "openai.ChatCompletion.",
+    "openai.Completion.",
+    "openai.Embedding.",
 )
 
 # Calling these returns an object whose methods do I/O.
@@ -198,6 +201,19 @@ CLIENT_FACTORIES = frozenset(
         "smtplib.SMTP_SSL",
         "google.genai.Client",
         "stripe.StripeClient",
+        "flask_sqlalchemy.SQLAlchemy",
+        "elasticsearch.Elasticsearch",
+        "elasticsearch.AsyncElasticsearch",
+        "kafka.KafkaProducer",
+        "aiokafka.AIOKafkaProducer",
+        "confluent_kafka.Producer",
+        "pika.BlockingConnection",
+        "google.cloud.storage.Client",
+        "google.cloud.firestore.Client",
+        "cohere.Client",
+        "mistralai.Mistral",
+        "groq.Groq",
+        "groq.AsyncGroq",
     }
 )
 # Calling these returns a factory; calling the factory returns a client.

@@ -448,7 +448,17 @@ class ModuleScanner:
     def is_client(
         self, node: ast.expr, clients: set[str], local: frozenset[str] | set[str]
     ) -> bool:
-        name = root_name(node)
+        """Whether ``node`` (a name, attribute, item or call chain) starts from a client:
+        a name bound to one, or a client made on the spot (``boto3.client("s3").put_object``)."""
+        current = node
+        while isinstance(current, (ast.Attribute, ast.Subscript, ast.Call)):
+            if isinstance(current, ast.Call):
+                if self.qualify(current.func, local) in N.CLIENT_FACTORIES:
+                    return True
+                current = current.func
+            else:
+                current = current.value
+        name = current if isinstance(current, ast.Name) else None
         if name is None:
             return False
         if name.id in clients:
@@ -1332,7 +1342,11 @@ class FunctionScanner:
         if qualified in N.WALL_CLOCK:
             if not (qualified in N.WALL_CLOCK_WITHOUT_ARGUMENT and node.args):
                 self.effect("RW101", node, what)
-        elif (module == "random" and attr in N.RANDOM_FUNCTIONS) or qualified in N.RANDOM_OTHER:
+        elif (
+            (module == "random" and attr in N.RANDOM_FUNCTIONS)
+            or qualified in N.RANDOM_OTHER
+            or (module == "numpy.random" and attr not in ("seed", "RandomState"))
+        ):
             self.effect("RW102", node, what)
         elif qualified in N.NATIVE_SLEEP:
             zero = node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == 0

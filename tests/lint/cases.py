@@ -214,6 +214,13 @@ s3 = boto3.client("s3")
 async def h(ctx: Context, key: str) -> None:
     s3.put_object(Bucket="b", Key=key, Body=b"")
 """,
+        "a client made on the spot": """
+import boto3
+
+@svc.handler()
+async def h(ctx: Context, key: str) -> None:
+    boto3.client("s3").put_object(Bucket="b", Key=key, Body=b"")
+""",
         "pathlib write_text": """
 from pathlib import Path
 
