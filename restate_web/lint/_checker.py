@@ -9,8 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from ._names import CLIENT_QUIET_METHODS
 from ._rules import message
-from ._scan import Direct, FunctionSummary, ModuleScanner, ModuleSummary, ServiceDef, noqa_lines
+from ._scan import (
+    Direct,
+    Effect,
+    FunctionSummary,
+    ModuleScanner,
+    ModuleSummary,
+    ServiceDef,
+    noqa_lines,
+)
 
 T = TypeVar("T")
 
@@ -118,6 +127,7 @@ class Project:
         self._effects: dict[str, dict[str, tuple[str, ...]]] = {}
         self._resolved: dict[tuple[str, str], FunctionSummary | None] = {}
         self._service_of: dict[str, ServiceDef | None] = {}
+        self.clients: dict[str, list[str]] = {}  # short name -> qualified module-level clients
 
     def add_file(self, path: str) -> None:
         try:
@@ -140,6 +150,8 @@ class Project:
         self.modules.append(module)
         for service in module.services.values():
             self.services.setdefault(service.qualname, []).append(service)
+        for client in module.clients:
+            self.clients.setdefault(client.rpartition(".")[2], []).append(client)
         for function in module.functions:
             self.functions.append(function)
             self.by_qualname.setdefault(function.qualname, []).append(function)
@@ -226,7 +238,28 @@ class Project:
 
     # -- findings ------------------------------------------------------------------------
 
+    def _imported_client_calls(self) -> None:
+        """``from .clients import llm`` then ``llm.chat.completions.create(...)``: a method call
+        on a client that another linted module creates at import time is I/O (RW104)."""
+        if not self.clients:
+            return
+        for function in self.functions:
+            for call in function.calls:
+                parts = call.target.split(".")
+                for end in range(len(parts) - 1, 0, -1):
+                    prefix = ".".join(parts[:end])
+                    candidates = self.clients.get(parts[end - 1], ())
+                    if any(
+                        c == prefix or c.endswith("." + prefix) or prefix.endswith("." + c)
+                        for c in candidates
+                    ):
+                        if parts[-1] not in CLIENT_QUIET_METHODS:
+                            what = f"{'.'.join(parts[end - 1 :])}()"
+                            function.effects.append(Effect("RW104", call.line, call.col, what))
+                        break
+
     def findings(self) -> list[Finding]:
+        self._imported_client_calls()
         results: list[Finding] = []
         handlers: list[tuple[FunctionSummary, ServiceDef]] = []
         for function in self.functions:

@@ -113,6 +113,7 @@ class ModuleSummary:
     functions: list[FunctionSummary]
     direct: list[Direct]  # module-level findings (RW801)
     noqa: dict[int, frozenset[str] | None]  # line -> codes (None: every code)
+    clients: list[str]  # qualified names of module-level I/O clients (`llm = OpenAI()`)
 
 
 _NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
@@ -304,6 +305,7 @@ class ModuleScanner:
             functions=self.functions,
             direct=self.direct,
             noqa={},
+            clients=[f"{self.module}.{name}" for name in sorted(self.clients)],
         )
 
     def _class_methods(self, cls: ast.ClassDef) -> None:
@@ -970,8 +972,6 @@ class FunctionScanner:
                 name = test.left
         elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             name = test.operand
-        elif isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.NotIn):
-            name = test.comparators[0]  # if key not in CACHE: CACHE[key] = ...
         return isinstance(name, ast.Name) and (
             name.id in self.globals or (name.id not in self.local and name.id in self.m.defined)
         )

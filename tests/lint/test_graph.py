@@ -132,3 +132,30 @@ def test_the_projects_own_services_lint_clean() -> None:
     assert result.failures == []
     assert list(result) == []
     assert result.files > 50
+
+
+def test_a_client_created_in_another_module(tmp_path: Path) -> None:
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "clients.py").write_text("from openai import AsyncOpenAI\n\nllm = AsyncOpenAI()\n")
+    (package / "agent.py").write_text(
+        "import restate\nfrom .clients import llm\n\nagent = restate.VirtualObject('Agent')\n\n\n"
+        "@agent.handler()\nasync def chat(ctx, prompt: str) -> str:\n"
+        "    answer = await llm.chat.completions.create(model='m', messages=[])\n"
+        "    await ctx.run_typed('ok', lambda: llm.chat.completions.create(model='m'))\n"
+        "    return str(answer)\n"
+    )
+    findings = lint_paths([str(tmp_path)])
+    assert [(f.line, f.code) for f in findings] == [(9, "RW104")]
+    assert "`llm.chat.completions.create()`" in findings[0].message
+
+
+def test_a_module_cache_filled_by_a_handler_is_state() -> None:
+    source = (
+        "import restate\n\nsvc = restate.Service('S')\nCACHE = {}\n\n"
+        "@svc.handler()\nasync def h(ctx, key):\n    if key not in CACHE:\n"
+        "        CACHE[key] = await ctx.run_typed('load', lambda: key.upper())\n"
+        "    return CACHE[key]\n"
+    )
+    assert [f.code for f in lint_source(source)] == ["RW401"]
