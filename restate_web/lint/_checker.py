@@ -249,7 +249,8 @@ class Project:
                 for end in range(len(parts) - 1, 0, -1):
                     prefix = ".".join(parts[:end])
                     candidates = self.clients.get(parts[end - 1], ())
-                    if any(
+                    # `module.name` at least: a bare module name is not a client
+                    if "." in prefix and any(
                         c == prefix or c.endswith("." + prefix) or prefix.endswith("." + c)
                         for c in candidates
                     ):

@@ -609,15 +609,21 @@ class ModuleScanner:
     def _function_tools(self) -> None:
         if not any(name.startswith("agents") for name in self.imports.values()):
             return
+        decorators: set[int] = set()
         for function in self.function_nodes:
             for decorator in function.decorator_list:
-                if self.qualify(decorator) in N.FUNCTION_TOOLS:
+                decorators.add(id(decorator))
+                if self.qualify(decorator) in N.FUNCTION_TOOLS or (
+                    isinstance(decorator, ast.Call)
+                    and self.qualify(decorator.func) in N.FUNCTION_TOOLS
+                    and not _sets_failure_function(decorator)
+                ):
                     self._tool_finding(decorator, function.name)
         for node in self.call_nodes:
             if (
-                self.qualify(node.func) in N.FUNCTION_TOOLS
-                and _kwarg(node, "failure_error_function") is None
-                and not any(keyword.arg is None for keyword in node.keywords)
+                id(node) not in decorators
+                and self.qualify(node.func) in N.FUNCTION_TOOLS
+                and not _sets_failure_function(node)
             ):
                 first = node.args[0] if node.args else None
                 self._tool_finding(node, first.id if isinstance(first, ast.Name) else "")
@@ -625,6 +631,13 @@ class ModuleScanner:
     def _tool_finding(self, node: ast.expr, name: str) -> None:
         what = f"`@function_tool` on `{name}`" if name else "`function_tool(...)`"
         self.direct.append(Direct("RW801", node.lineno, self.col(node), what))
+
+
+def _sets_failure_function(call: ast.Call) -> bool:
+    """``failure_error_function=`` given (or possibly given through ``**options``)."""
+    return _kwarg(call, "failure_error_function") is not None or any(
+        keyword.arg is None for keyword in call.keywords
+    )
 
 
 def _always_raises(body: list[ast.stmt]) -> bool:
@@ -834,9 +847,9 @@ class FunctionScanner:
     # -- the walk ------------------------------------------------------------------------
 
     def run(self) -> FunctionSummary:
+        # Decorators run where the function is defined (at import time for a module-level
+        # one), not when it is called: the enclosing scope visits them.
         node = self.node
-        for decorator in node.decorator_list:
-            self.visit(decorator)
         self._prescan_locals(node.body)
         for stmt in node.body:
             self.visit(stmt)

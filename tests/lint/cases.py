@@ -564,7 +564,10 @@ async def get_weather(city: str) -> str:
         "@function_tool() without failure_error_function": """
 from agents import function_tool
 
-@function_tool(name_override="weather")
+@function_tool(
+    name_override="weather",
+    description_override="The weather in a city.",
+)
 async def get_weather(city: str) -> str:
     return city
 """,

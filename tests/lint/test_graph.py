@@ -159,3 +159,22 @@ def test_a_module_cache_filled_by_a_handler_is_state() -> None:
         "    return CACHE[key]\n"
     )
     assert [f.code for f in lint_source(source)] == ["RW401"]
+
+
+def test_decorators_run_at_import_time_not_in_the_handler() -> None:
+    source = (
+        "import restate, time\n\nsvc = restate.Service('S')\n\n"
+        "def tagged(at):\n    return lambda f: f\n\n"
+        "@tagged(time.time())\n@svc.handler()\nasync def h(ctx):\n    return 1\n"
+    )
+    assert lint_source(source) == []
+
+
+def test_function_tool_decorator_call_names_the_tool() -> None:
+    source = (
+        "import restate\nfrom agents import function_tool\n\n"
+        "@function_tool(name_override='faq')\nasync def faq(q: str) -> str:\n    return q\n"
+    )
+    findings = lint_source(source)
+    assert [(f.code, f.line, f.col) for f in findings] == [("RW801", 4, 2)]
+    assert "`@function_tool` on `faq`" in findings[0].message
