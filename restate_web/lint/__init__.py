@@ -11,6 +11,7 @@ in a helper is reported at the call site in the handler, with the call chain.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from ._checker import Finding, ParseFailure, Project, iter_python_files
@@ -47,10 +48,17 @@ def lint_paths(paths: Sequence[str], selection: Selection | None = None) -> Lint
     selection = selection or Selection()
     project = Project()
     files = 0
-    for path in iter_python_files(paths, selection.exclude):
-        files += 1
-        project.add_file(path)
-    findings = [f for f in project.findings() if selection.enabled(f.code)]
+    # Deeply nested expressions (long generated concatenations) need a deeper stack than
+    # the default 1000 frames; the syntax tree itself allows far more.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        for path in iter_python_files(paths, selection.exclude):
+            files += 1
+            project.add_file(path)
+        findings = [f for f in project.findings() if selection.enabled(f.code)]
+    finally:
+        sys.setrecursionlimit(limit)
     return LintResult(findings, project.failures, files)
 
 

@@ -144,7 +144,12 @@ class Project:
             text = getattr(error, "msg", None) or str(error)
             self.failures.append(ParseFailure(path, line, col, f"syntax error: {text}"))
             return
-        self.add(scan_source(path, raw.decode("utf-8", "replace"), tree))
+        try:
+            self.add(scan_source(path, raw.decode("utf-8", "replace"), tree))
+        except RecursionError:
+            self.failures.append(
+                ParseFailure(path, 1, 1, "nested too deeply to check (raise sys.setrecursionlimit)")
+            )
 
     def add(self, module: ModuleSummary) -> None:
         self.modules.append(module)

@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            print(f"No findings ({result.files} files checked).", file=sys.stderr)
+            plural = "s" if result.files != 1 else ""
+            print(f"No findings ({result.files} file{plural} checked).", file=sys.stderr)
     if result.failures:
         return 2
     return 1 if result else 0

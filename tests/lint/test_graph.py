@@ -178,3 +178,14 @@ def test_function_tool_decorator_call_names_the_tool() -> None:
     findings = lint_source(source)
     assert [(f.code, f.line, f.col) for f in findings] == [("RW801", 4, 2)]
     assert "`@function_tool` on `faq`" in findings[0].message
+
+
+def test_deeply_nested_code_is_checked_not_a_crash(tmp_path: Path) -> None:
+    long_sum = " + ".join(['"a"'] * 3000)
+    (tmp_path / "deep.py").write_text(
+        "import restate, time\n\nsvc = restate.Service('S')\n\n"
+        f"@svc.handler()\nasync def h(ctx):\n    x = {long_sum}\n    time.sleep(1)\n    return x\n"
+    )
+    result = lint_paths([str(tmp_path)])
+    assert result.failures == []
+    assert [f.code for f in result] == ["RW103"]
