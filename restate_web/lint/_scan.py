@@ -633,6 +633,13 @@ class ModuleScanner:
         self.direct.append(Direct("RW801", node.lineno, self.col(node), what))
 
 
+def _is_set_annotation(annotation: ast.expr) -> bool:
+    """``set[str]``, ``frozenset[int]``, ``typing.Set[...]``, ``AbstractSet[...]``."""
+    base = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+    name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+    return name in ("set", "frozenset", "Set", "FrozenSet", "AbstractSet", "MutableSet")
+
+
 def _sets_failure_function(call: ast.Call) -> bool:
     """``failure_error_function=`` given (or possibly given through ``**options``)."""
     return _kwarg(call, "failure_error_function") is not None or any(
@@ -776,6 +783,8 @@ class FunctionScanner:
                 self.summary.ctx_annotated = True
             elif arg.annotation is None and arg.arg in ("ctx", "context", "restate_context"):
                 self.context_names.add(arg.arg)
+            elif arg.annotation is not None and _is_set_annotation(arg.annotation):
+                self.sets.add(arg.arg)
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -654,6 +654,15 @@ async def h(ctx: Context, a: list[str], b: list[str]) -> None:
     for t in targets:
         ctx.object_send(h, key=t, arg=None)
 """,
+        "a durable helper given a set": """
+async def notify_all(ctx: Context, users: set[str]) -> None:
+    for user in users:
+        ctx.object_send(h, key=user, arg=None)
+
+@svc.handler()
+async def h(ctx: Context, users: list[str]) -> None:
+    await notify_all(ctx, set(users))
+""",
         "comprehension over a set": """
 @svc.handler()
 async def h(ctx: Context, users: list[str]) -> None:
