@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from restate_web.guards import (
+    context_guard_installed,
     disable_strict_mode,
     enable_strict_mode,
     install_context_guard,
@@ -100,6 +101,7 @@ def test_strict_mode_is_off_by_default_and_switches() -> None:
 
     original = asyncio.create_task
     was_enabled = strict_mode_enabled()
+    was_installed = context_guard_installed()
     try:
         disable_strict_mode()
         install_context_guard()
@@ -116,5 +118,7 @@ def test_strict_mode_is_off_by_default_and_switches() -> None:
             assert handle.read() == ""
     finally:
         disable_strict_mode()
+        if was_installed:
+            install_context_guard()
         if was_enabled:
             enable_strict_mode()
