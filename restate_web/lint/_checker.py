@@ -235,7 +235,7 @@ class Project:
             if callee is None or callee is function or callee.service_ref is not None:
                 continue
             for code, chain in self.effects(callee).items():
-                if code in found or _exempt(code, call.in_return, call.in_run_args):
+                if code in found or _exempt(code, call.decides_nothing, call.in_run_args):
                     continue
                 found[code] = (f"{callee.display}()", *chain)
         self._effects[function.key] = found
@@ -327,7 +327,7 @@ class Project:
             if callee is None or callee is function or callee.service_ref is not None:
                 continue
             for code, chain in sorted(self.effects(callee).items()):
-                if _exempt(code, call.in_return, call.in_run_args):
+                if _exempt(code, call.decides_nothing, call.in_run_args):
                     continue
                 full = (f"{function.display}()", f"{callee.display}()", *chain)
                 lead = (
@@ -462,11 +462,11 @@ class Project:
                     yield Finding(function.path, line, col, "RW601", message("RW601", lead))
 
 
-def _exempt(code: str, in_return: bool, in_run_args: bool) -> bool:
-    """A value that only becomes the handler's output, or only an argument of a ctx.run
-    action, is never compared on replay (ids and random values excepted for action arguments:
-    a new idempotency key on each retry is the double charge the rule is about)."""
-    if in_return and code in ("RW101", "RW102"):
+def _exempt(code: str, decides_nothing: bool, in_run_args: bool) -> bool:
+    """A value that is only logged (or only decides to raise), or only an argument of a
+    ctx.run action, is never compared on replay (ids and random values excepted for action
+    arguments: a new idempotency key on each retry is the double charge the rule is about)."""
+    if decides_nothing and code in ("RW101", "RW102"):
         return True
     return in_run_args and code == "RW101"
 

@@ -36,7 +36,7 @@ class CallSite:
     target: str
     line: int
     col: int
-    in_return: bool = False  # the value only becomes the handler's output
+    decides_nothing: bool = False  # the value is only logged, or only decides to raise
     in_run_args: bool = False  # an argument of a ctx.run action
     binds: str | None = None  # the local name the result is assigned to
 
@@ -744,7 +744,6 @@ class FunctionScanner:
         self.awakeable_ids: set[str] = set()
         self.key_names: set[str] = set()
         self.in_action = 0
-        self.in_return = False
         self.in_run_args = False
         self.in_log = False
         self.in_failure_test = False  # the test of `if random() < p: raise ...`
@@ -808,9 +807,9 @@ class FunctionScanner:
     def effect(self, code: str, node: ast.AST, what: str) -> None:
         if self.in_action:
             return
-        if code == "RW101" and (self.in_return or self.in_run_args or self.in_log):
+        if code == "RW101" and (self.in_run_args or self.in_log):
             return
-        if code in ("RW101", "RW102") and (self.in_return or self.in_log or self.in_failure_test):
+        if code in ("RW101", "RW102") and (self.in_log or self.in_failure_test):
             return
         if code in ("RW105", "RW401") and self.in_lazy_init:
             return
@@ -867,10 +866,10 @@ class FunctionScanner:
         return self.summary
 
     def _drop_values_only_passed_on(self) -> None:
-        """A value assigned to a name that is only returned, logged or passed to ctx.run
-        actions is never compared on replay: ``now = datetime.now()`` then
-        ``ctx.run_typed("x", f, at=now)``. Ids and random values passed to an action stay
-        reported (a new idempotency key per retry); only returned or logged, they are not."""
+        """A value assigned to a name that is only logged or passed to ctx.run actions is
+        never compared on replay: ``now = datetime.now()`` then ``ctx.run_typed("x", f,
+        at=now)``. Ids and random values passed to an action stay reported (a new idempotency
+        key per retry); only logged, they are not."""
 
         def harmless(code: str, name: str | None) -> bool:
             if name is None or name in self.unsafe_uses:
@@ -883,7 +882,7 @@ class FunctionScanner:
             if call.binds is not None and call.binds not in self.unsafe_uses:
                 call.in_run_args = True
                 if call.binds not in self.action_uses:
-                    call.in_return = True
+                    call.decides_nothing = True
 
     def _prescan_locals(self, body: list[ast.stmt]) -> None:
         """Register nested functions first, so a call before the def still resolves."""
@@ -954,16 +953,6 @@ class FunctionScanner:
             self._visit_action_body(node.body, node)
         else:
             self.visit(node.body)
-
-    def visit_Return(self, node: ast.Return) -> None:
-        if node.value is None:
-            return
-        saved = self.in_return
-        self.in_return = self.summary.service_ref is not None
-        try:
-            self.visit(node.value)
-        finally:
-            self.in_return = saved
 
     def visit_Global(self, node: ast.Global) -> None:
         return
@@ -1203,7 +1192,7 @@ class FunctionScanner:
         if isinstance(node.ctx, ast.Load):
             if self.in_action or self.in_run_args:
                 self.action_uses.add(node.id)
-            elif not (self.in_return or self.in_log):
+            elif not self.in_log:
                 self.unsafe_uses.add(node.id)
             if (self.in_action or self.in_run_args) and node.id in self.awakeable_ids:
                 self.summary.awakeable_handed_out = True
@@ -1351,7 +1340,7 @@ class FunctionScanner:
                         callee,
                         node.lineno,
                         self.m.col(node),
-                        in_return=self.in_return or self.in_failure_test,
+                        decides_nothing=self.in_failure_test,
                         in_run_args=self.in_run_args,
                         binds=self.binding,
                     )

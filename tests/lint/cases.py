@@ -58,6 +58,11 @@ async def h(ctx: ObjectContext) -> None:
     key = today_key()
     ctx.set(key, 1)
 """,
+        "a greeting with the time": """
+@svc.handler()
+async def greet(ctx: Context, name: str) -> str:
+    return f"Hello {name}, it is {datetime.now():%H:%M}"
+""",
         "perf_counter through two helpers": """
 def stamp() -> float:
     return time.perf_counter()
@@ -104,6 +109,12 @@ def new_order_id() -> str:
 async def run(ctx: WorkflowContext) -> None:
     order_id = new_order_id()
     ctx.set("order", order_id)
+""",
+        "an id returned to the caller": """
+@svc.handler()
+async def reserve(ctx: Context) -> str:
+    booking_id = str(uuid.uuid4())
+    return booking_id
 """,
         "os.urandom": """
 @svc.handler()
@@ -694,12 +705,6 @@ def report() -> str:
 async def h(ctx: Context) -> str:
     return "ok"
 """,
-        "a clock only returned as the handler's output": """
-@svc.handler()
-async def h(ctx: Context) -> dict:
-    await ctx.service_call(h, arg=None)
-    return {"status": "done", "at": datetime.now().isoformat()}
-""",
         "a clock only passed to the action as an argument": """
 def record(at: float) -> None:
     pass
@@ -788,14 +793,14 @@ async def h(ctx: Context, token: str) -> bool:
     ctx.set("ok", ok)
     return ok
 """,
-        "a mock id only logged and returned": """
+        "an id only logged": """
 import logging
 
 @svc.handler()
 async def reserve(ctx: Context) -> str:
-    booking_id = str(uuid.uuid4())
-    logging.info(f"reservation {booking_id}")
-    return booking_id
+    trace = uuid.uuid4().hex
+    logging.info(f"reserving, trace {trace}")
+    return await ctx.run_typed("reserve", lambda: "booking-1")
 """,
         "random inside a nested def action": """
 @svc.handler()
