@@ -748,14 +748,10 @@ class FunctionScanner:
         self.in_log = False
         self.in_failure_test = False  # the test of `if random() < p: raise ...`
         self.in_lazy_init = False  # the body of `if CLIENT is None: CLIENT = ...`
-        self.unsafe_uses: set[str] = set()  # names read outside run arguments and returns
+        self.unsafe_uses: set[str] = set()  # names read outside logs, run actions and arguments
         self.action_uses: set[str] = set()  # names read in ctx.run actions or their arguments
         self.binding: str | None = None  # the name the value being visited is assigned to
         self._setup_handler()
-
-    def _param(self, name: str) -> bool:
-        args = self.node.args
-        return any(arg.arg == name for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs))
 
     def _setup_handler(self) -> None:
         node = self.node
