@@ -26,7 +26,8 @@ RULES: tuple[Rule, ...] = (
         "changes behaviour.",
         "use `await ctx.time()`, or read the clock inside a `ctx.run_typed` action",
         "created = datetime.now()",
-        'created = await ctx.time()  # or: await ctx.run_typed("now", lambda: datetime.now())',
+        "created = await ctx.time()  # seconds since the epoch, journaled\n"
+        'stamp = await ctx.run_typed("now", lambda: datetime.now().isoformat())',
     ),
     Rule(
         "RW102",
