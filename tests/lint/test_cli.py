@@ -247,9 +247,21 @@ def test_flake8_plugin_runs_in_real_flake8(project: Path) -> None:
     assert len(lines) == 3
 
 
-def test_pre_commit_hook_definition() -> None:
+def test_pre_commit_hook_definition_runs_as_pre_commit_would(project: Path) -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "- id: restate-web-lint" in text
-    assert "entry: restate-web lint" in text
     assert "language: python" in text
     assert "types: [python]" in text
+    entry = next(line for line in text.splitlines() if line.strip().startswith("entry:"))
+    command = entry.split(":", 1)[1].split()
+    assert command == ["restate-web", "lint"]
+    script = str(Path(sys.executable).with_name(command[0]))
+    # pre-commit appends the staged file names to the entry
+    failing = subprocess.run(
+        [script, *command[1:], "bad.py", "good.py"], cwd=project, capture_output=True, check=False
+    )
+    assert failing.returncode == 1
+    passing = subprocess.run(
+        [script, *command[1:], "good.py"], cwd=project, capture_output=True, check=False
+    )
+    assert passing.returncode == 0
