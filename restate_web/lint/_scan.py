@@ -568,10 +568,12 @@ class ModuleScanner:
             self.action_lambdas.add(id(action))
         elif isinstance(action, ast.Name):
             self.action_names.add(action.id)
-        elif isinstance(action, ast.Call):  # functools.partial(fn, ...)
-            qualified = self.qualify(action.func) or ""
-            if qualified.endswith("partial") and action.args:
-                self.mark_action(action.args[0])
+        elif isinstance(action, ast.Call):
+            # functools.partial(fn, ...) or a wrapper that returns the action (retry(fn)):
+            # the functions and lambdas handed to it run inside the action.
+            for argument in action.args:
+                if isinstance(argument, (ast.Lambda, ast.Name)):
+                    self.mark_action(argument)
 
     def _is_context_annotation(self, annotation: ast.expr) -> bool:
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
@@ -1237,12 +1239,11 @@ class FunctionScanner:
             if arg is action:
                 if isinstance(arg, ast.Lambda):
                     self.visit(arg)
-                elif isinstance(arg, ast.Call):  # functools.partial(fn, *args)
+                elif isinstance(arg, ast.Call):
+                    # partial(fn, *args) / wrapper(fn): evaluated here, its arguments only
+                    # flow into the action
                     self.in_run_args = True
-                    for inner in arg.args[1:]:
-                        self.visit(inner)
-                    for keyword in arg.keywords:
-                        self.visit(keyword.value)
+                    self.visit(arg)
                     self.in_run_args = saved
                 continue
             self.in_run_args = index > 0

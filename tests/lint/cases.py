@@ -890,6 +890,24 @@ def send(url: str) -> int:
 async def h(ctx: Context) -> int:
     return await ctx.run_typed("send", functools.partial(send, "https://x.example"))
 """,
+        "a nested def handed to a wrapper that builds the action": """
+import requests
+
+def terminal_on_error(fn):
+    def go():
+        try:
+            return fn()
+        except ValueError as error:
+            raise restate.TerminalError(str(error))
+    return go
+
+@svc.handler()
+async def h(ctx: Context, url: str) -> int:
+    def fetch() -> int:
+        return requests.get(url).status_code
+
+    return await ctx.run_typed("fetch", terminal_on_error(fetch))
+""",
         "a module-level client created at start-up": """
 import httpx
 

@@ -161,6 +161,12 @@ def test_unknown_code_is_a_usage_error(project: Path) -> None:
     assert "not a rule code" in result.stderr
 
 
+def test_unknown_format_is_a_usage_error(project: Path) -> None:
+    result = run_lint("--format", "xml", "bad.py", cwd=project)
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
 def test_missing_path_is_a_usage_error(project: Path) -> None:
     result = run_lint("nope.py", cwd=project)
     assert result.returncode == 2
