@@ -190,6 +190,18 @@ def test_pyproject_configuration(project: Path) -> None:
     assert broken.returncode == 2 and "unknown key" in broken.stderr
 
 
+def test_exclude_from_the_command_line_and_pyproject(project: Path) -> None:
+    (project / "scripts").mkdir()
+    (project / "scripts" / "tool.py").write_text(BAD)
+    assert "scripts" in run_lint(".", cwd=project).stdout
+    excluded = run_lint("--exclude", "scripts/*", "--exclude", "bad.py", ".", cwd=project)
+    assert excluded.returncode == 0, excluded.stdout
+    (project / "pyproject.toml").write_text(
+        '[tool.restate-web.lint]\nexclude = ["scripts/*", "bad.py"]\n'
+    )
+    assert run_lint(".", cwd=project).returncode == 0
+
+
 def test_noqa_comments(project: Path) -> None:
     source = BAD.replace("time.time())", "time.time())  # noqa: RW101").replace(
         "uuid.uuid4()))", "uuid.uuid4()))  # noqa"
