@@ -283,3 +283,8 @@ def test_pre_commit_hook_definition_runs_as_pre_commit_would(project: Path) -> N
         [script, *command[1:], "good.py"], cwd=project, capture_output=True, check=False
     )
     assert passing.returncode == 0
+
+
+def test_the_projects_own_services_lint_clean_from_the_command_line() -> None:
+    result = run_lint("sample_apps", "tests", "bench", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
