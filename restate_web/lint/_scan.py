@@ -116,6 +116,7 @@ class ModuleSummary:
     clients: list[str]  # qualified names of module-level I/O clients (`llm = OpenAI()`)
 
 
+_SESSION_FACTORY_NAME = re.compile(r"(?i)^(async_?)?session_?(local|factory|maker)$")
 _NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
 
 
@@ -430,7 +431,15 @@ class ModuleScanner:
                 return "factory"
             func = value.func
             if isinstance(func, ast.Name) and (
-                func.id in factories or (func.id not in local and func.id in self.client_factories)
+                func.id in factories
+                or (func.id not in local and func.id in self.client_factories)
+                # `from app.db import SessionLocal`: the SQLAlchemy session factory by the
+                # names its documentation and FastAPI's give it
+                or (
+                    func.id not in local
+                    and func.id in self.imports
+                    and _SESSION_FACTORY_NAME.search(func.id) is not None
+                )
             ):
                 return "client"
             # boto3.Session().client(...), engine.connect(), pool.acquire()...

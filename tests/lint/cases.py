@@ -216,6 +216,15 @@ async def h(ctx: Context, order_id: int) -> None:
     order = await Order.objects.aget(pk=order_id)
     ctx.set("o", order.pk)
 """,
+        "SQLAlchemy session from the project's SessionLocal": """
+from app.db import SessionLocal
+
+@svc.handler()
+async def h(ctx: Context, order_id: int) -> None:
+    with SessionLocal() as db:
+        db.execute("update orders set paid = true where id = :id", {"id": order_id})
+        db.commit()
+""",
         "boto3 client created at module level": """
 import boto3
 
