@@ -289,6 +289,10 @@ class ModuleScanner:
         for stmt in body:
             for node in _module_level_statements(stmt):
                 self._module_statement(node)
+        for stmt in body:
+            for node in _module_level_statements(stmt):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._client_getter(node)
         self._collect_actions()
         for stmt in body:
             for node in _module_level_statements(stmt):
@@ -317,6 +321,23 @@ class ModuleScanner:
                 FunctionScanner(
                     self, node, prefix=f"{self.module}.{cls.name}", closure=frozenset()
                 ).run()
+
+    def _client_getter(self, node: FunctionNode) -> None:
+        """``def get_client(): return OpenAI(...)``: calling it gives a client."""
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            current = stack.pop()
+            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if isinstance(current, ast.Return) and current.value is not None:
+                kind = self.value_kind(current.value, set(), set(), set(), set(), frozenset())
+                if kind == "client":
+                    self.client_factories.add(node.name)
+                    return
+            if isinstance(current, ast.stmt):
+                stack.extend(
+                    child for child in ast.iter_child_nodes(current) if isinstance(child, ast.stmt)
+                )
 
     def _module_statement(self, node: ast.stmt) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -225,6 +225,19 @@ async def h(ctx: Context, order_id: int) -> None:
         db.execute("update orders set paid = true where id = :id", {"id": order_id})
         db.commit()
 """,
+        "a client from a getter function": """
+import functools
+from openai import OpenAI
+
+@functools.lru_cache
+def get_client() -> OpenAI:
+    return OpenAI()
+
+@svc.handler()
+async def h(ctx: Context, prompt: str) -> str:
+    client = get_client()
+    return client.responses.create(model="m", input=prompt).output_text
+""",
         "boto3 client created at module level": """
 import boto3
 
