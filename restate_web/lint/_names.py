@@ -89,7 +89,10 @@ WALL_CLOCK_WITHOUT_ARGUMENT = frozenset(
     {"time.localtime", "time.gmtime", "time.ctime", "time.asctime"}
 )
 
-NATIVE_SLEEP = frozenset({"time.sleep", "asyncio.sleep", "asyncio.tasks.sleep", "trio.sleep"})
+NATIVE_SLEEP = frozenset(
+    {"time.sleep", "asyncio.sleep", "asyncio.tasks.sleep", "trio.sleep", "anyio.sleep"}
+)
+EVENT_LOOP_GETTERS = frozenset({"asyncio.get_event_loop", "asyncio.get_running_loop"})
 
 # Calling these is I/O.
 IO_FUNCTIONS = frozenset(

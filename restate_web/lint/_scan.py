@@ -1418,6 +1418,15 @@ class FunctionScanner:
         if attr == "run_in_executor":
             self.effect("RW301", node, "loop.run_in_executor()")
             return
+        if attr == "create_task" and (
+            (isinstance(receiver, ast.Name) and receiver.id == "loop")
+            or (
+                isinstance(receiver, ast.Call)
+                and self.qualify(receiver.func) in N.EVENT_LOOP_GETTERS
+            )
+        ):
+            self.effect("RW301", node, "loop.create_task()")
+            return
         if attr in N.PATH_IO_METHODS and self.m.is_path(receiver, self.paths, self.local):
             self.effect("RW104", node, f"Path.{attr}()")
             return

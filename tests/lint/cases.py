@@ -360,6 +360,11 @@ async def h(ctx: Context) -> None:
 async def run(ctx: WorkflowContext) -> None:
     await asyncio.wait_for(ctx.promise("p").value(), timeout=10)
 """,
+        "a task on the running loop": """
+@svc.handler()
+async def h(ctx: Context) -> None:
+    asyncio.get_running_loop().create_task(ctx.service_call(h, arg=1))
+""",
         "thread pool executor": """
 from concurrent.futures import ThreadPoolExecutor
 
