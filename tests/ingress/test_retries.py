@@ -141,14 +141,16 @@ def test_keyed_call_is_retried_when_the_answer_was_lost(fake_client):
 
 
 def test_generated_keys_make_keyless_calls_retryable(fake_client):
-    client, fake = fake_client([drop_after_sending, unavailable, OK], auto_idempotency_keys=True)
+    client, fake = fake_client(
+        [drop_after_sending, unavailable, OK], generate_idempotency_keys=True
+    )
     assert client.service("S").call("h") == "done"
     assert len(fake.requests) == 3
     assert fake.keys[0] and len(set(fake.keys)) == 1, "one generated key, reused on every retry"
 
 
 def test_generated_keys_differ_between_calls(fake_client):
-    client, fake = fake_client([OK], auto_idempotency_keys=True)
+    client, fake = fake_client([OK], generate_idempotency_keys=True)
     client.service("S").call("h")
     client.service("S").call("h")
     assert fake.keys[0] != fake.keys[1]
