@@ -34,7 +34,7 @@ from ._errors import (
     NotFound,
     NotReady,
 )
-from ._serde import Codec, ResultDecodeError, decode_body, encode_body
+from ._serde import JSON_CONTENT_TYPE, Codec, ResultDecodeError, decode_body, encode_body
 
 T = TypeVar("T")
 
@@ -516,8 +516,10 @@ def result_operation(
     response_type: Any,
     output_codec: Codec | None = None,
     idempotency_key: str | None = None,
+    find_body: bytes | None = None,
 ) -> Operation[Any]:
-    """attach (wait for the result) or output (result now, or NotReady) of an invocation."""
+    """attach (wait for the result) or output (result now, or NotReady) of an invocation;
+    ``find_body``: POST it to ``path`` to say which invocation (else GET ``path``)."""
 
     def parse(response: httpx.Response) -> Any:
         ensure_success(response, description)
@@ -525,12 +527,20 @@ def result_operation(
 
     return Operation(
         description=description,
-        request=RequestSpec("GET", path, dict(trace_headers({})), timeout=timeout),
+        request=_result_request(path, find_body, timeout),
         parse=parse,
-        retry_safe=True,
+        retry_safe=True,  # reading a result never starts an invocation
         idempotency_key=idempotency_key,
         log_name=description,
     )
+
+
+def _result_request(path: str, find_body: bytes | None, timeout: Any) -> RequestSpec:
+    headers = dict(trace_headers({}))
+    if find_body is None:
+        return RequestSpec("GET", path, headers, timeout=timeout)
+    headers["content-type"] = JSON_CONTENT_TYPE
+    return RequestSpec("POST", path, headers, find_body, timeout=timeout)
 
 
 def invocation_path(invocation_id: str, what: Literal["attach", "output"]) -> str:
@@ -543,13 +553,20 @@ def workflow_path(name: str, key: str, what: Literal["attach", "output"]) -> str
     return f"/restate/workflow/{path_segment(name)}/{path_segment(key)}/{what}"
 
 
-def keyed_invocation_path(
-    target: Target, idempotency_key: str, what: Literal["attach", "output"]
-) -> str:
-    """The invocation that ``target`` started with ``idempotency_key`` (Restate keeps it for the
-    service's idempotency retention, 24 h by default)."""
+def keyed_invocation_body(target: Target, idempotency_key: str) -> bytes:
+    """The body of ``POST /restate/attach|output`` that finds the invocation ``target`` started
+    with ``idempotency_key`` (kept for the service's idempotency retention, 24 h by default).
+
+    Not the older ``GET /restate/invocation/{service}/{handler}/{key}/...`` path:
+    restate-server 1.7 answers 404 there for a key with a '/', which derived keys have.
+    """
     validate_idempotency_key(idempotency_key)
-    return f"/restate/invocation{target.path()}/{path_segment(idempotency_key)}/{what}"
+    found: dict[str, str] = {"target": "idempotentInvocation", "service": target.service}
+    if target.key is not None:
+        found["key"] = target.key
+    found["handler"] = target.handler
+    found["idempotencyKey"] = idempotency_key
+    return json.dumps(found).encode()
 
 
 def awakeable_operation(

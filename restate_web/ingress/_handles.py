@@ -185,12 +185,13 @@ class TargetHandleBase:
         target, ref = self._target(handler)
         return _core.result_operation(
             self._client._context,
-            _core.keyed_invocation_path(target, idempotency_key, what),
+            f"/restate/{what}",
             f"{what} {target} by idempotency key",
             timeout=_timeout(options),
             response_type=options.get("response_type"),
             output_codec=ref.output_codec if ref else None,
             idempotency_key=idempotency_key,
+            find_body=_core.keyed_invocation_body(target, idempotency_key),
         )
 
 

@@ -75,8 +75,9 @@ def test_generated_keys_are_on_the_error_and_attachable(make_client):
 
 def test_object_invocation_attach_by_key(make_client):
     client = make_client()
-    counter = client.object("Counter", unique("attach"))
-    key = unique("add")
+    # '/' in both keys: derived keys look like "rw:Counter/add:1:<sha256>".
+    counter = client.object("Counter", unique("attach/a b"))
+    key = unique("rw:Counter/add:1")
     assert counter.call("add", 5, idempotency_key=key) == 5
     assert counter.attach("add", idempotency_key=key) == 5
     assert counter.call("add", 5, idempotency_key=key) == 5, "same key: same invocation"
