@@ -39,7 +39,7 @@ def test_per_call_header_values_are_checked(make_client, value):
 
 def test_idempotency_key_given_as_a_header_is_checked_as_such(make_client):
     client = make_client()
-    with pytest.raises(ValueError, match="(?i)idempotency-key"):
+    with pytest.raises(ValueError, match=r"(?i)idempotency-key"):
         client.service("Greeter").call("greet", "x", headers={"Idempotency-Key": "\u00e9"})
 
 
