@@ -49,10 +49,11 @@ def make_app(ingress_url: str) -> Any:
         client: AsyncIngressClient = restate
         greeter = client.service("Greeter")
         try:
-            return await greeter.call("slow", HANDLER_SECONDS)
+            return {"result": await greeter.call("slow", HANDLER_SECONDS), "recovered": False}
         except IngressTimeout as error:
             assert error.idempotency_key is not None
-            return await greeter.attach("slow", idempotency_key=error.idempotency_key, timeout=30)
+            result = await greeter.attach("slow", idempotency_key=error.idempotency_key, timeout=30)
+            return {"result": result, "recovered": True}
 
     return app
 
@@ -75,4 +76,4 @@ def test_a_view_picks_up_its_timed_out_call_by_key(ingress_url):
     with TestClient(make_app(ingress_url)) as web:
         reply = web.post("/async/slow-recovered", headers={"Idempotency-Key": uuid.uuid4().hex})
     assert reply.status_code == 200
-    assert reply.json() == f"slept {HANDLER_SECONDS}"
+    assert reply.json() == {"result": f"slept {HANDLER_SECONDS}", "recovered": True}
