@@ -38,6 +38,19 @@ def test_default_timeout_waits_for_long_handlers_but_connects_fast():
     assert timeout.connect is not None and timeout.connect <= 5
 
 
+def test_a_number_is_a_deadline_and_connecting_still_gives_up_fast():
+    with IngressClient("http://localhost:1", timeout=30) as client:
+        assert client._config.deadline == 30
+        assert client._http.timeout.read == 30 and client._http.timeout.connect == 5
+    with IngressClient("http://localhost:1", timeout=1) as client:
+        assert client._http.timeout.connect == 1, "no attempt may outlive the deadline"
+    with IngressClient("http://localhost:1") as client:
+        assert client._config.deadline is None
+    with IngressClient("http://localhost:1", timeout=httpx.Timeout(3)) as client:
+        assert client._config.deadline is None, "an httpx.Timeout limits each attempt only"
+        assert client._http.timeout.read == 3
+
+
 def test_http2_without_h2_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "h2", None)  # as if the package were not installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'restate-web\[http2\]'"):
