@@ -2,7 +2,7 @@
 
 Everything that decides *what* to send and *what an answer means* lives here: building requests
 for calls, sends, attach/output and awakeables; decoding answers; mapping failures to errors;
-deciding whether a failure may be retried without duplicating an invocation. The two clients are
+deciding whether and when a failure is retried (``RetryPlan``). The two clients are
 thin shells that only move bytes (sync or async) around this module.
 """
 

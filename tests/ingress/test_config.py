@@ -92,3 +92,19 @@ def test_retry_policy_is_validated():
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=2)
+
+
+def test_public_api_is_what_users_write():
+    import restate_web.ingress as ingress
+
+    assert set(ingress.__all__) == {
+        *("IngressClient", "AsyncIngressClient", "RetryPolicy"),
+        *("ServiceHandle", "ObjectHandle", "WorkflowHandle", "InvocationHandle"),
+        *("SendHandle", "AwakeableHandle"),
+        *("AsyncServiceHandle", "AsyncObjectHandle", "AsyncWorkflowHandle"),
+        *("AsyncInvocationHandle", "AsyncSendHandle", "AsyncAwakeableHandle"),
+        *("IngressError", "IngressTimeout", "IngressUnavailable", "InvocationFailed"),
+        *("NotFound", "NotReady", "IngressInHandlerError"),
+    }
+    for internal in ("CallBinding", "Target", "current_restate_context", "DEFAULT_TIMEOUT"):
+        assert not hasattr(ingress, internal), f"{internal} is private (restate_web.ingress._core)"
