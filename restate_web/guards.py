@@ -25,7 +25,7 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
-from .ingress import current_restate_context
+from .ingress._core import current_restate_context
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -26,8 +26,9 @@ from typing import Any
 import httpx
 
 from .. import guards
-from ..ingress import AsyncIngressClient, IngressClient, Target
+from ..ingress import AsyncIngressClient, IngressClient
 from ..ingress._clients import DEFAULT_ASYNC_LIMITS
+from ..ingress._core import Target
 from ._idempotency import (
     KeyFound,
     KeyScope,
@@ -174,6 +175,16 @@ class RequestBinding:
             self._ordinals[target] = ordinal
         return derive_key(scope, self.incoming_key, target, ordinal)
 
+    def reserve_key(self, target: Target) -> _ReservedKey | None:
+        # Interim (h-ingress): the ingress clients' new CallBinding protocol on top of the
+        # existing ordinals; the adapters' branch implements it properly (one principal lookup).
+        if self.incoming_key is None:
+            return None
+        with _ordinal_lock:
+            ordinal = self._ordinals.get(target, 0) + 1
+            self._ordinals[target] = ordinal
+        return _ReservedKey(self, target, ordinal)
+
     def forwarded_headers(self) -> Mapping[str, str]:
         if self._forwarded is None:
             self._forwarded = self._compute_forwarded()
@@ -203,6 +214,22 @@ class RequestBinding:
 
     def __repr__(self) -> str:
         return f"<RequestBinding {self.method} {self.path} key={self.incoming_key!r}>"
+
+
+class _ReservedKey:
+    __slots__ = ("_binding", "_ordinal", "_target")
+
+    def __init__(self, binding: RequestBinding, target: Target, ordinal: int) -> None:
+        self._binding, self._target, self._ordinal = binding, target, ordinal
+
+    def get(self) -> str:
+        binding = self._binding
+        assert binding.incoming_key is not None
+        return derive_key(binding.scope, binding.incoming_key, self._target, self._ordinal)
+
+    async def aget(self) -> str:
+        await self._binding.aprepare()
+        return self.get()
 
 
 def principal_resolvers(
@@ -387,7 +414,7 @@ class Integration:
         kwargs: dict[str, Any] = {
             "token": s.ingress_token,
             "retry": s.retry,
-            "auto_idempotency_keys": s.generate_idempotency_keys,
+            "generate_idempotency_keys": s.generate_idempotency_keys,
         }
         if s.timeout is not None:
             kwargs["timeout"] = s.timeout

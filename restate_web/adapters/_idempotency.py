@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn, TypeAlias
 
-from ..ingress import Target
+from ..ingress._core import Target
 
 DERIVED_KEY_VERSION = "restate-web/1"
 

@@ -18,7 +18,7 @@ from restate_web.adapters import (
     load_settings,
     parse_idempotency_key,
 )
-from restate_web.ingress import Target
+from restate_web.ingress._core import Target
 from tests.conftest import ROOT
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from restate_web.adapters import KeyScope, derive_key
 from restate_web.adapters._idempotency import PROBLEM_MALFORMED, PROBLEM_MISSING
-from restate_web.ingress import Target
+from restate_web.ingress._core import Target
 
 PROBLEM_JSON = "application/problem+json"
 

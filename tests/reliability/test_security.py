@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from restate_web.adapters import KeyScope, derive_key
-from restate_web.ingress import IngressClient, NotReady, Target
+from restate_web.ingress import IngressClient, NotReady
+from restate_web.ingress._core import Target
 from restate_web.webhooks import make_callback_url, make_reject_callback_url
 
 from .conftest import FRAMEWORKS, count_invocations

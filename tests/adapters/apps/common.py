@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from restate_web.guards import DurableContextOutsideHandler, durable_only
-from restate_web.ingress import Target
+from restate_web.ingress._core import Target
 
 # The services a test registers in this process (see tests/adapters/in_process.py) leak their
 # Restate context here on purpose.

@@ -56,7 +56,7 @@ async def async_plain(request: Any) -> JsonResponse:
 @csrf_exempt
 def sync_calls(request: Any) -> JsonResponse:
     key = request.restate.binding.idempotency_key_for  # a keyed call derives its key here
-    from restate_web.ingress import Target
+    from restate_web.ingress._core import Target
 
     return JsonResponse({"key": key(Target("service", "Svc", "h"))})
 
