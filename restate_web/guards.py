@@ -27,7 +27,7 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
-from .ingress import current_restate_context
+from .ingress._core import current_restate_context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -282,14 +282,21 @@ def _guarded(method: str, original: Callable[..., Any], owner: Callable[[Any], A
     return guarded
 
 
-def install_context_guard() -> bool:
+def install_context_guard(strict: bool = False) -> bool:
     """Make leaked Restate contexts raise ``LeakedContextError``, and durable steps inside a
     ``ctx.run`` action fail at once with a terminal error that says what to do. Idempotent.
 
     Call it in your Restate services module too (the web adapters install it in web apps).
 
+    ``strict=True`` (for tests and development) also fails a handler at once, with the
+    ``restate-web lint`` rule code and message, when it connects a socket, opens a file or
+    starts a subprocess outside ``ctx.run`` (RW104), or creates a task with
+    ``asyncio.create_task`` (RW301). See "Strict mode" at the end of this module.
+
     Returns False when restate-sdk is not installed (then no context can leak).
     """
+    if strict:
+        enable_strict_mode()
     with _install_lock:
         if _originals:
             return True
@@ -356,7 +363,8 @@ def install_context_guard_where_handlers_run() -> None:
 
 
 def uninstall_context_guard() -> None:
-    """Undo ``install_context_guard``."""
+    """Undo ``install_context_guard`` (strict mode included)."""
+    disable_strict_mode()
     with _install_lock:
         while _originals:
             cls, name, original = _originals.pop()
@@ -365,3 +373,143 @@ def uninstall_context_guard() -> None:
 
 def context_guard_installed() -> bool:
     return bool(_originals)
+
+
+# --- strict mode: replay hazards caught at run time (restate-web lint's rules) ---------------
+#
+# An audit hook (sys.addaudithook) sees every socket connection, file open and subprocess of
+# the process; inside a handler and outside a ctx.run action each of them is I/O that runs
+# again on replay (RW104). asyncio.create_task is wrapped for RW301. Audit hooks cannot be
+# removed, so the hook is added once and `_strict_enabled` switches it.
+
+_strict_enabled = False
+_strict_hook_added = False
+_strict_lock = threading.Lock()
+_in_strict_check: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "restate_web_strict_check", default=False
+)
+_STRICT_EVENTS = frozenset({"socket.connect", "open", "subprocess.Popen"})
+# Frames of these modules open files for Python itself (imports, tracebacks, logging).
+_OPEN_EXEMPT_MODULES = (
+    "importlib",
+    "zipimport",
+    "linecache",
+    "traceback",
+    "tokenize",
+    "inspect",
+    "logging",
+    "pkgutil",
+    "encodings",
+    "gettext",
+    "locale",
+    "warnings",
+)
+_create_task_patched = False
+
+
+def strict_mode_enabled() -> bool:
+    return _strict_enabled
+
+
+def enable_strict_mode() -> None:
+    """Turn on the run-time replay-hazard checks (``install_context_guard(strict=True)``)."""
+    global _strict_enabled, _strict_hook_added, _create_task_patched
+    import asyncio
+
+    with _strict_lock:
+        if not _strict_hook_added:
+            sys.addaudithook(_strict_audit_hook)
+            _strict_hook_added = True
+        if not _create_task_patched:
+            asyncio.create_task = _strict_create_task
+            _create_task_patched = True
+        _strict_enabled = True
+
+
+def disable_strict_mode() -> None:
+    global _strict_enabled, _create_task_patched
+    import asyncio.tasks
+
+    with _strict_lock:
+        _strict_enabled = False
+        if _create_task_patched:
+            asyncio.create_task = asyncio.tasks.create_task
+            _create_task_patched = False
+
+
+def _handler_outside_run() -> Any:
+    """The running handler's context when code runs in it outside a ctx.run action."""
+    if _run_action.get() is not None:
+        return None
+    return current_restate_context()
+
+
+def _hazard_error(code: str, what: str, ctx: Any) -> Exception:
+    from restate.exceptions import TerminalError
+
+    from .lint._rules import message
+
+    return TerminalError(f"{code} {message(code, f'`{what}` in {_describe(ctx)}')}", 500)
+
+
+def _stdlib_paths() -> tuple[str, ...]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple({paths["stdlib"], paths["platstdlib"]})
+
+
+_STDLIB: tuple[str, ...] = ()
+
+
+def _open_by_user_code(frame: types.FrameType | None) -> bool:
+    """Whether the innermost frame outside the standard library that opened the file is
+    application code (not Python's import system, a traceback, or an installed library)."""
+    global _STDLIB
+    if not _STDLIB:
+        _STDLIB = _stdlib_paths()
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        module = str(frame.f_globals.get("__name__", ""))
+        if filename.startswith("<frozen") or module.startswith(_OPEN_EXEMPT_MODULES):
+            return False
+        if "site-packages" in filename or "dist-packages" in filename:
+            return False  # an installed library reading its own files
+        if not filename.startswith(_STDLIB):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _strict_audit_hook(event: str, args: tuple[Any, ...]) -> None:
+    if not _strict_enabled or event not in _STRICT_EVENTS or _in_strict_check.get():
+        return
+    token = _in_strict_check.set(True)
+    try:
+        ctx = _handler_outside_run()
+        if ctx is None:
+            return
+        if event == "open":
+            if not _open_by_user_code(sys._getframe(1)):
+                return
+            what = f"open({args[0]!r}, {args[1]!r})" if args[1] else f"open({args[0]!r})"
+        elif event == "socket.connect":
+            what = f"socket.connect({args[1]!r})"
+        else:
+            what = f"subprocess.Popen({args[1]!r})"
+        raise _hazard_error("RW104", what, ctx)
+    finally:
+        _in_strict_check.reset(token)
+
+
+def _strict_create_task(coro: Any, *args: Any, **kwargs: Any) -> Any:
+    import asyncio.tasks
+
+    caller = str(sys._getframe(1).f_globals.get("__name__", ""))
+    sdk_or_asyncio = caller.split(".")[0] in ("restate", "restate_web", "asyncio")
+    ctx = None if sdk_or_asyncio or not _strict_enabled else _handler_outside_run()
+    if ctx is not None:
+        if inspect.iscoroutine(coro):
+            coro.close()  # never scheduled: do not warn that it was never awaited
+        raise _hazard_error("RW301", "asyncio.create_task()", ctx)
+    return asyncio.tasks.create_task(coro, *args, **kwargs)

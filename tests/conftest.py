@@ -111,9 +111,8 @@ class Blocking:
             return value
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            result = value(*args, **kwargs)
-            if inspect.isawaitable(result):
-                result = self._runner.run(_await(result))
+            # Called on the loop's thread: async client methods refuse a thread without a loop.
+            result = self._runner.run(_invoke(value, args, kwargs))
             if type(result).__module__.startswith("restate_web.ingress"):
                 return Blocking(result, self._runner)
             return result
@@ -124,8 +123,11 @@ class Blocking:
         return f"Blocking({self._target!r})"
 
 
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
+async def _invoke(method: Any, args: Any, kwargs: Any) -> Any:
+    result = method(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 ClientFactory = Callable[..., Any]

@@ -64,7 +64,7 @@ async def fail(ctx: Context, code: int) -> str:
 @greeter.handler()
 async def slow(ctx: Context, seconds: float) -> str:
     # A plain (non-durable) sleep keeps the ingress request open, like an LLM call would.
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(seconds)  # noqa: RW103 (on purpose: stands in for a slow LLM call)
     return f"slept {seconds}"
 
 
@@ -73,10 +73,10 @@ async def use_ingress_inside(ctx: Context, kind: str) -> dict[str, str]:
     """Misuse on purpose: an ingress client inside a handler must refuse, not call."""
     try:
         if kind == "async":
-            async with AsyncIngressClient("http://127.0.0.1:9", retry=False) as client:
+            async with AsyncIngressClient("http://127.0.0.1:9", retry=False) as client:  # noqa: RW701
                 await client.service("Greeter").call("greet", "inside")
         else:
-            with IngressClient("http://127.0.0.1:9", retry=False) as sync_client:
+            with IngressClient("http://127.0.0.1:9", retry=False) as sync_client:  # noqa: RW701
                 sync_client.awakeable("sign_x").resolve(1)
     except IngressInHandlerError as error:
         return {"error": type(error).__name__, "message": str(error)}
@@ -178,7 +178,7 @@ async def sleep_inside_run(ctx: Context) -> str:
     """The classic mistake: the parent context used inside a ctx.run action."""
 
     async def nap() -> str:
-        await ctx.sleep(timedelta(milliseconds=10))
+        await ctx.sleep(timedelta(milliseconds=10))  # noqa: RW201 (the misuse under test)
         return "slept"
 
     return await ctx.run_typed("nap", nap)
@@ -188,7 +188,7 @@ async def sleep_inside_run(ctx: Context) -> str:
 async def state_inside_sync_run(ctx: Context) -> str:
     def read_state() -> str:
         ctx.request()  # harmless: not a journal entry
-        ctx.service_send(greet, "x")  # a durable step: refused
+        ctx.service_send(greet, "x")  # noqa: RW201 (a durable step: refused)
         return "sent"
 
     return await ctx.run_typed("send", read_state)

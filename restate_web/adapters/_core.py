@@ -295,16 +295,6 @@ class RequestBinding:
                 out[name] = value
         return out
 
-    # Until the ingress clients reserve keys themselves (restate_web.ingress._core.CallBinding
-    # with reserve_key), they ask for the key when they build the call.
-    def idempotency_key_for(self, target: Target) -> str | None:
-        reserved = self.reserve_key(target)
-        return None if reserved is None else reserved.get()
-
-    async def aprepare(self) -> None:
-        if self._found is not None:
-            await self.aprincipal()
-
     # -- the clients bound to this request
 
     def sync_client(self) -> IngressClient:
@@ -464,7 +454,7 @@ class Integration:
         kwargs: dict[str, Any] = {
             "token": s.ingress_token,
             "retry": s.retry,
-            "auto_idempotency_keys": s.generate_idempotency_keys,
+            "generate_idempotency_keys": s.generate_idempotency_keys,
         }
         if s.timeout is not None:
             kwargs["timeout"] = s.timeout

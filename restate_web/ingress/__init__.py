@@ -14,14 +14,7 @@ from ._async import (
     AsyncServiceHandle,
     AsyncWorkflowHandle,
 )
-from ._core import (
-    DEFAULT_TIMEOUT,
-    CallBinding,
-    RetryPolicy,
-    SendReceipt,
-    Target,
-    current_restate_context,
-)
+from ._core import RetryPolicy
 from ._errors import (
     IngressError,
     IngressInHandlerError,
@@ -31,7 +24,6 @@ from ._errors import (
     NotFound,
     NotReady,
 )
-from ._handles import CallOptions, SendOptions
 from ._sync import (
     AwakeableHandle,
     IngressClient,
@@ -43,7 +35,6 @@ from ._sync import (
 )
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "AsyncAwakeableHandle",
     "AsyncIngressClient",
     "AsyncInvocationHandle",
@@ -52,8 +43,6 @@ __all__ = [
     "AsyncServiceHandle",
     "AsyncWorkflowHandle",
     "AwakeableHandle",
-    "CallBinding",
-    "CallOptions",
     "IngressClient",
     "IngressError",
     "IngressInHandlerError",
@@ -66,10 +55,6 @@ __all__ = [
     "ObjectHandle",
     "RetryPolicy",
     "SendHandle",
-    "SendOptions",
-    "SendReceipt",
     "ServiceHandle",
-    "Target",
     "WorkflowHandle",
-    "current_restate_context",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -13,7 +13,7 @@ import tenacity
 
 from . import _core
 from ._clients import DEFAULT_ASYNC_LIMITS, BaseClient
-from ._core import UNSET, Operation, RetryPolicy
+from ._core import UNSET, Operation, RetryPlan, RetryPolicy, SendReceipt
 from ._errors import IngressError
 from ._handles import (
     AwakeableHandleBase,
@@ -28,7 +28,7 @@ from ._handles import (
     Unpack,
     WorkflowHandleBase,
 )
-from ._serde import service_name
+from ._serde import Codec, service_name
 from ._sync import _check_key
 
 T = TypeVar("T")
@@ -39,6 +39,12 @@ class AsyncIngressClient(BaseClient):
 
     Takes the same arguments as ``IngressClient`` (with an ``httpx.AsyncBaseTransport``). Bind
     it to one event loop: create it in your app's lifespan, not at import time.
+
+    Handle methods (``call``, ``send``, ``attach``, ...) are plain methods that return a
+    coroutine: the arguments are checked and a request-derived idempotency key is reserved when
+    the method is called (so ``asyncio.gather`` keeps program order); the request goes out when
+    the coroutine is awaited. Called in a thread without a running event loop they raise
+    ``RuntimeError`` at once: a coroutine that is never awaited would silently never send.
     """
 
     _http: httpx.AsyncClient
@@ -52,7 +58,7 @@ class AsyncIngressClient(BaseClient):
         timeout: float | httpx.Timeout | None = UNSET,
         retry: RetryPolicy | bool | None = True,
         limits: httpx.Limits = DEFAULT_ASYNC_LIMITS,
-        auto_idempotency_keys: bool = False,
+        generate_idempotency_keys: bool = False,
         http2: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -63,7 +69,7 @@ class AsyncIngressClient(BaseClient):
             timeout=timeout,
             retry=retry,
             limits=limits,
-            auto_idempotency_keys=auto_idempotency_keys,
+            generate_idempotency_keys=generate_idempotency_keys,
             http2=http2,
         )
         self._http = httpx.AsyncClient(**self._http_kwargs(transport))
@@ -110,65 +116,53 @@ class AsyncIngressClient(BaseClient):
             raise _core.transport_failure(exc, op, self.base_url) from exc
         return op.parse(response)
 
-    async def _prepare_binding(self) -> None:
-        """Let the request binding finish asynchronous work (e.g. load the user that scopes its
-        keys) before an operation that may derive a key is built."""
-        binding = self._context.binding
-        if binding is not None:
-            prepare = getattr(binding, "aprepare", None)
-            if prepare is not None:
-                await prepare()
-
     async def _execute(self, op: Operation[T]) -> T:
-        request = self._build_request(op)
+        _core.guard_not_in_handler(op)
+        key = op.idempotency_key if op.reserved_key is None else await op.reserved_key.aget()
+        request = self._build_request(op, key)
         started = time.monotonic()
         try:
             return await self._attempt(request, op)
         except IngressError as error:
-            plan = self._retry_after_first(error, op, started)
-            if plan is None:
-                final = self._final_error(error, 1, started)
+            plan = RetryPlan(op, self._config, started, key)
+            if not plan.should_retry(error):
+                final = plan.final_error(error)
                 if final is error:
                     raise
                 raise final from error
-        first_wait, retry_kwargs = plan
-        await asyncio.sleep(first_wait)
-        attempts = 1
+        await asyncio.sleep(plan.next_wait)
         try:
-            async for attempt in tenacity.AsyncRetrying(**retry_kwargs):
+            async for attempt in tenacity.AsyncRetrying(**self._retrying_kwargs(plan)):
                 with attempt:
-                    attempts += 1
+                    timeout = plan.next_attempt_timeout()
+                    if timeout is not None:
+                        request.extensions["timeout"] = timeout
                     return await self._attempt(request, op)
         except IngressError as error:
-            final = self._final_error(error, attempts, started)
+            final = plan.final_error(error)
             if final is error:
                 raise
             raise final from error
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
+    def _run(self, op: Operation[T], method: str) -> Coroutine[Any, Any, T]:
+        _require_loop(method)
+        return self._execute(op)
 
-async def _call(
-    handle: AsyncServiceHandle | AsyncWorkflowHandle,
-    handler: HandlerArg,
-    arg: Any,
-    options: CallOptions,
-) -> Any:
-    """``call`` of service, object and workflow handles. The binding (if any) finishes its async
-    work first (e.g. loading the user its keys depend on): the key is derived as the op is built."""
-    await handle._client._prepare_binding()
-    return await handle._client._execute(handle._call_op(handler, arg, options))
+    async def _send(self, op: Operation[SendReceipt], codec: Codec | None) -> AsyncSendHandle:
+        return AsyncSendHandle(self, await self._execute(op), codec)
 
 
-async def _send(
-    handle: AsyncServiceHandle | AsyncWorkflowHandle,
-    handler: HandlerArg,
-    arg: Any,
-    options: SendOptions,
-) -> AsyncSendHandle:
-    """``send`` of service, object and workflow handles (see ``_call``)."""
-    await handle._client._prepare_binding()
-    op, codec = handle._send_op(handler, arg, options)
-    return AsyncSendHandle(handle._client, await handle._client._execute(op), codec)
+def _require_loop(method: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            f"AsyncIngressClient.{method}() was called in a thread without a running event "
+            "loop, so its coroutine could never be awaited (and nothing would be sent). In sync "
+            "code use the blocking IngressClient (in a web view: the request's sync client, "
+            "e.g. request.restate in Django)"
+        ) from None
 
 
 class AsyncServiceHandle(TargetHandleBase):
@@ -176,17 +170,37 @@ class AsyncServiceHandle(TargetHandleBase):
     _client: AsyncIngressClient
     _kind = "service"
 
-    async def call(
+    def call(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """Run ``handler`` with ``arg`` and return its result (waits for it)."""
-        return await _call(self, handler, arg, options)
+        _require_loop("call")
+        return self._client._execute(self._call_op(handler, arg, options))
 
-    async def send(
+    def send(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
-    ) -> AsyncSendHandle:
+    ) -> Coroutine[Any, Any, AsyncSendHandle]:
         """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it."""
-        return await _send(self, handler, arg, options)
+        _require_loop("send")
+        op, codec = self._send_op(handler, arg, options)
+        return self._client._send(op, codec)
+
+    def attach(
+        self, handler: HandlerArg, *, idempotency_key: str, **options: Unpack[ResultOptions]
+    ) -> Coroutine[Any, Any, Any]:
+        """Wait for the invocation of ``handler`` made with ``idempotency_key`` and return its
+        result: how to pick up a call after ``IngressTimeout`` or ``IngressUnavailable``
+        (``error.idempotency_key``) without starting a second invocation."""
+        op = self._keyed_result_op("attach", handler, idempotency_key, options)
+        return self._client._run(op, "attach")
+
+    def output(
+        self, handler: HandlerArg, *, idempotency_key: str, **options: Unpack[ResultOptions]
+    ) -> Coroutine[Any, Any, Any]:
+        """The result of the invocation of ``handler`` made with ``idempotency_key``, now;
+        raises ``NotReady`` while it runs."""
+        op = self._keyed_result_op("output", handler, idempotency_key, options)
+        return self._client._run(op, "output")
 
 
 class AsyncObjectHandle(AsyncServiceHandle):
@@ -196,42 +210,48 @@ class AsyncObjectHandle(AsyncServiceHandle):
 class AsyncWorkflowHandle(WorkflowHandleBase):
     _client: AsyncIngressClient
 
-    async def submit(self, arg: Any = None, **options: Unpack[SubmitOptions]) -> AsyncSendHandle:
+    def submit(
+        self, arg: Any = None, **options: Unpack[SubmitOptions]
+    ) -> Coroutine[Any, Any, AsyncSendHandle]:
         """Start the workflow's run handler; submitting again finds the first run."""
+        _require_loop("submit")
         op, codec = self._send_op(self._run_handler, arg, options, workflow_run=True)
-        return AsyncSendHandle(self._client, await self._client._execute(op), codec)
+        return self._client._send(op, codec)
 
-    async def call(
+    def call(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """Call a shared handler of this workflow (e.g. a status query or a signal)."""
-        return await _call(self, handler, arg, options)
+        _require_loop("call")
+        return self._client._execute(self._call_op(handler, arg, options))
 
-    async def send(
+    def send(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
-    ) -> AsyncSendHandle:
+    ) -> Coroutine[Any, Any, AsyncSendHandle]:
         """Start a shared handler of this workflow without waiting."""
-        return await _send(self, handler, arg, options)
+        _require_loop("send")
+        op, codec = self._send_op(handler, arg, options)
+        return self._client._send(op, codec)
 
-    async def attach(self, **options: Unpack[ResultOptions]) -> Any:
+    def attach(self, **options: Unpack[ResultOptions]) -> Coroutine[Any, Any, Any]:
         """Wait for the workflow to finish and return its result."""
-        return await self._client._execute(self._result_op("attach", options))
+        return self._client._run(self._result_op("attach", options), "attach")
 
-    async def output(self, **options: Unpack[ResultOptions]) -> Any:
+    def output(self, **options: Unpack[ResultOptions]) -> Coroutine[Any, Any, Any]:
         """The workflow's result now; raises ``NotReady`` while it runs."""
-        return await self._client._execute(self._result_op("output", options))
+        return self._client._run(self._result_op("output", options), "output")
 
 
 class AsyncInvocationHandle(InvocationHandleBase):
     _client: AsyncIngressClient
 
-    async def attach(self, **options: Unpack[ResultOptions]) -> Any:
+    def attach(self, **options: Unpack[ResultOptions]) -> Coroutine[Any, Any, Any]:
         """Wait for the invocation to finish and return its result."""
-        return await self._client._execute(self._result_op("attach", options))
+        return self._client._run(self._result_op("attach", options), "attach")
 
-    async def output(self, **options: Unpack[ResultOptions]) -> Any:
+    def output(self, **options: Unpack[ResultOptions]) -> Coroutine[Any, Any, Any]:
         """The invocation's result now; raises ``NotReady`` while it runs."""
-        return await self._client._execute(self._result_op("output", options))
+        return self._client._run(self._result_op("output", options), "output")
 
 
 class AsyncSendHandle(SendHandleBase, AsyncInvocationHandle):
@@ -241,16 +261,18 @@ class AsyncSendHandle(SendHandleBase, AsyncInvocationHandle):
 class AsyncAwakeableHandle(AwakeableHandleBase):
     _client: AsyncIngressClient
 
-    async def resolve(
+    def resolve(
         self,
         payload: Any = None,
         *,
         content_type: str | None = None,
         timeout: float | httpx.Timeout | None = UNSET,
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Complete the awakeable with ``payload``; the durable handler waiting on it resumes."""
-        await self._client._execute(self._resolve_op(payload, content_type, timeout))
+        return self._client._run(self._resolve_op(payload, content_type, timeout), "resolve")
 
-    async def reject(self, reason: str, *, timeout: float | httpx.Timeout | None = UNSET) -> None:
+    def reject(
+        self, reason: str, *, timeout: float | httpx.Timeout | None = UNSET
+    ) -> Coroutine[Any, Any, None]:
         """Fail the awakeable; the waiting handler gets a TerminalError with ``reason``."""
-        await self._client._execute(self._reject_op(reason, timeout))
+        return self._client._run(self._reject_op(reason, timeout), "reject")

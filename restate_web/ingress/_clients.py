@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import sys
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,8 +12,7 @@ import tenacity
 
 from .._optional import require
 from . import _core
-from ._core import UNSET, CallBinding, Operation, RequestContext, RetryPolicy
-from ._errors import IngressError
+from ._core import UNSET, CallBinding, Operation, RequestContext, RetryPlan, RetryPolicy
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -44,7 +42,7 @@ class BaseClient:
         timeout: float | httpx.Timeout | None = UNSET,
         retry: RetryPolicy | bool | None = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
-        auto_idempotency_keys: bool = False,
+        generate_idempotency_keys: bool = False,
         http2: bool = False,
     ) -> None:
         self._http2 = http2
@@ -54,7 +52,7 @@ class BaseClient:
             headers=headers,
             timeout=timeout,
             retry=retry,
-            auto_idempotency_keys=auto_idempotency_keys,
+            generate_idempotency_keys=generate_idempotency_keys,
         )
         self._context = RequestContext(self._config)
         self._limits = limits
@@ -104,9 +102,14 @@ class BaseClient:
             "follow_redirects": False,
         }
 
-    def _build_request(self, op: Operation[Any]) -> httpx.Request:
-        _core.guard_not_in_handler(op)
+    def _build_request(self, op: Operation[Any], key: str | None) -> httpx.Request:
+        """The request of ``op``'s first attempt, carrying ``key`` (a derived key is resolved
+        only now, by the shell, because the async shell awaits it)."""
         spec = op.request
+        headers = spec.headers
+        if op.reserved_key is not None and key is not None:
+            _core.validate_idempotency_key(key, "the derived idempotency key")
+            headers = {**headers, _core.IDEMPOTENCY_HEADER: key}
         timeout: Any = (
             httpx.USE_CLIENT_DEFAULT if spec.timeout is UNSET else _core.to_timeout(spec.timeout)
         )
@@ -114,48 +117,20 @@ class BaseClient:
             spec.method,
             spec.path,
             params=spec.params or None,
-            headers=spec.headers,
+            headers=headers,
             content=spec.content,
             timeout=timeout,
         )
 
-    # Retrying. The first attempt runs without tenacity (most calls succeed, and the hot path
-    # should cost no more than raw httpx); only a retryable failure builds a tenacity loop for
-    # the remaining attempts. Both shells call these, so the decisions exist once.
+    # Retrying: the first attempt runs without tenacity and without a plan (most calls succeed,
+    # and the hot path should cost no more than raw httpx); a failure builds a ``RetryPlan``,
+    # which decides everything, and tenacity runs the remaining attempts for it.
 
-    def _wait_after(self, attempt: int, error: BaseException | None) -> float:
-        policy = self._config.retry
-        backoff = policy.backoff(attempt)
-        if policy.respect_retry_after and error is not None:
-            after = _core.retry_after_seconds(error)
-            if after is not None:
-                return max(after, backoff)
-        return backoff
-
-    def _retry_after_first(
-        self, error: IngressError, op: Operation[Any], started: float
-    ) -> tuple[float, dict[str, Any]] | None:
-        """After a failed first attempt: None if final, else (first wait, tenacity kwargs)."""
-        policy = self._config.retry
-        if policy.max_attempts <= 1 or not _core.is_retryable(error, op, policy):
-            return None
-        first_wait = self._wait_after(1, error)
-        budget = policy.max_duration - (time.monotonic() - started)
-        if first_wait > budget:
-            return None
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            failure = state.outcome.exception() if state.outcome else None
-            return self._wait_after(state.attempt_number + 1, failure)
-
-        kwargs = {
-            "stop": tenacity.stop_after_attempt(policy.max_attempts - 1)
-            | tenacity.stop_before_delay(budget - first_wait),
-            "wait": wait,
-            "retry": tenacity.retry_if_exception(lambda e: _core.is_retryable(e, op, policy)),
+    @staticmethod
+    def _retrying_kwargs(plan: RetryPlan) -> dict[str, Any]:
+        return {
+            "stop": tenacity.stop_never,  # the plan's should_retry decides when to stop
+            "wait": plan.wait,
+            "retry": tenacity.retry_if_exception(plan.should_retry),
             "reraise": True,
         }
-        return first_wait, kwargs
-
-    def _final_error(self, error: IngressError, attempts: int, started: float) -> BaseException:
-        return _core.final_error(error, attempts, time.monotonic() - started, self.base_url)

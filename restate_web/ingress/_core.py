@@ -2,7 +2,7 @@
 
 Everything that decides *what* to send and *what an answer means* lives here: building requests
 for calls, sends, attach/output and awakeables; decoding answers; mapping failures to errors;
-deciding whether a failure may be retried without duplicating an invocation. The two clients are
+deciding whether and when a failure is retried (``RetryPlan``). The two clients are
 thin shells that only move bytes (sync or async) around this module.
 """
 
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import random
+import re
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -31,7 +34,7 @@ from ._errors import (
     NotFound,
     NotReady,
 )
-from ._serde import Codec, decode_body, encode_body
+from ._serde import JSON_CONTENT_TYPE, Codec, ResultDecodeError, decode_body, encode_body
 
 T = TypeVar("T")
 
@@ -39,9 +42,12 @@ DEFAULT_INGRESS_URL = "http://localhost:8080"
 INGRESS_URL_ENV = "RESTATE_INGRESS_URL"
 INGRESS_TOKEN_ENV = "RESTATE_INGRESS_TOKEN"  # noqa: S105 - a variable name, not a secret
 
-# Long handlers (LLM calls, workflows attached to) legitimately take minutes, so reading the
-# answer has no deadline by default; connecting does, so a dead Restate is noticed fast.
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=None, write=60.0, pool=60.0)
+# Long handlers (LLM calls, workflows attached to) legitimately take minutes, so without a
+# ``timeout`` a call has no deadline; connecting does have one, so a dead Restate is noticed fast.
+CONNECT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = httpx.Timeout(connect=CONNECT_TIMEOUT, read=None, write=60.0, pool=60.0)
+
+logger = logging.getLogger("restate_web.ingress")
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 ERROR_SOURCE_HEADER = "x-restate-error-source"
@@ -115,18 +121,37 @@ class Operation(Generic[T]):
     request: RequestSpec
     parse: Callable[[httpx.Response], T]
     retry_safe: bool
+    idempotency_key: str | None = None
+    """The key the request carries (explicit or generated); see ``reserved_key`` for derived."""
+    reserved_key: ReservedKey | None = None
+    """A derived key the shell resolves (``get``/``aget``) just before sending."""
+    log_name: str = ""
+    """How retries are logged (no awakeable ids: whoever knows one can complete it)."""
+
+
+class ReservedKey(Protocol):
+    """A derived idempotency key whose ordinal was fixed when the call was made."""
+
+    def get(self) -> str:
+        """The key, for blocking clients (may resolve the request's principal synchronously)."""
+        ...
+
+    async def aget(self) -> str:
+        """The key, for async clients (awaits the request's one shared principal lookup)."""
+        ...
 
 
 class CallBinding(Protocol):
     """Per-request context that web adapters attach to a client (see ``with_binding``).
 
-    It derives idempotency keys for calls made while handling one web request and supplies the
-    headers that may be forwarded (trace context, explicitly allowed headers). A binding may
-    also have ``async def aprepare(self) -> None``: the async client awaits it before it builds
-    a call or send, so that what the keys depend on can be loaded without blocking the loop.
+    ``reserve_key`` is called synchronously when user code calls ``call()``/``send()``, in
+    program order and before any await, so concurrent calls of one request keep their ordinals;
+    it returns None when the request carries no key to derive from. A call with an explicit
+    ``idempotency_key=`` does not reserve. ``forwarded_headers`` are the headers that may be
+    forwarded (trace context, explicitly allowed headers).
     """
 
-    def idempotency_key_for(self, target: Target) -> str | None: ...
+    def reserve_key(self, target: Target) -> ReservedKey | None: ...
 
     def forwarded_headers(self) -> Mapping[str, str]: ...
 
@@ -174,8 +199,11 @@ class ClientConfig:
     base_url: str
     headers: Mapping[str, str]
     timeout: httpx.Timeout
+    """The network timeouts of a call's first attempt."""
+    deadline: float | None
+    """Seconds a whole call may take, retries and waits included; None: no deadline."""
     retry: RetryPolicy
-    auto_idempotency_keys: bool
+    generate_idempotency_keys: bool
 
 
 def make_config(
@@ -185,7 +213,7 @@ def make_config(
     headers: Mapping[str, str] | None,
     timeout: TimeoutTypes | _Unset,
     retry: RetryPolicy | bool | None,
-    auto_idempotency_keys: bool,
+    generate_idempotency_keys: bool,
 ) -> ClientConfig:
     url = base_url or os.environ.get(INGRESS_URL_ENV) or DEFAULT_INGRESS_URL
     if not url.startswith(("http://", "https://")):
@@ -193,9 +221,14 @@ def make_config(
             f"the Restate ingress URL must start with http:// or https://, got {url!r} "
             f"(set it with base_url= or {INGRESS_URL_ENV})"
         )
-    all_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    all_headers = checked_headers(headers, "headers") if headers else {}
     token = token or os.environ.get(INGRESS_TOKEN_ENV)
     if token:
+        if not _is_header_value(token):
+            raise ValueError(
+                "token: a bearer token is printable ASCII without control characters; "
+                "check RESTATE_INGRESS_TOKEN / token= (it may contain a stray newline)"
+            )
         all_headers["authorization"] = f"Bearer {token}"
     if retry is True or retry is None:
         policy = RetryPolicy() if retry is True else RetryPolicy.disabled()
@@ -203,27 +236,76 @@ def make_config(
         policy = RetryPolicy.disabled()
     else:
         policy = retry
+    given = None if isinstance(timeout, _Unset) else timeout
     return ClientConfig(
         base_url=url.rstrip("/"),
         headers=all_headers,
-        timeout=to_timeout(DEFAULT_TIMEOUT if isinstance(timeout, _Unset) else timeout),
+        timeout=to_timeout(given),
+        deadline=deadline_of(given),
         retry=policy,
-        auto_idempotency_keys=auto_idempotency_keys,
+        generate_idempotency_keys=generate_idempotency_keys,
     )
 
 
+def deadline_of(timeout: TimeoutTypes) -> float | None:
+    """A number is a deadline for the whole call; an ``httpx.Timeout`` limits each attempt's
+    network operations only; None means no deadline."""
+    if timeout is None or isinstance(timeout, httpx.Timeout):
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"timeout is a number of seconds, an httpx.Timeout or None, got {timeout!r}"
+        )
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive (seconds), got {timeout!r}")
+    return float(timeout)
+
+
 def to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
-    """A number limits the whole wait for the answer; connecting keeps its short default."""
+    """The network timeouts of one attempt that may take at most ``timeout`` seconds."""
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if timeout is None:
         return DEFAULT_TIMEOUT
     return httpx.Timeout(
-        connect=min(DEFAULT_TIMEOUT.connect or timeout, timeout),
-        read=timeout,
-        write=timeout,
-        pool=timeout,
+        connect=min(CONNECT_TIMEOUT, timeout), read=timeout, write=timeout, pool=timeout
     )
+
+
+# --- header values -------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _is_header_value(value: str) -> bool:
+    # str.isprintable() excludes control characters (CR/LF would split the header); isascii()
+    # excludes what httpx cannot encode (it would raise UnicodeEncodeError at send time).
+    return value.isascii() and value.isprintable()
+
+
+def _bad_position(value: str) -> int:
+    return next(i for i, c in enumerate(value) if not (c.isascii() and c.isprintable()))
+
+
+def checked_headers(headers: Mapping[str, str], argument: str) -> dict[str, str]:
+    """``headers`` with lower-case names; ValueError naming ``argument`` for what HTTP cannot
+    carry (the value itself is not repeated: it may be a secret)."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name):
+            raise ValueError(f"{argument}: {name!r} is not a valid HTTP header name")
+        if not isinstance(value, str):
+            raise TypeError(
+                f"{argument}[{name!r}]: header values are str, got {type(value).__name__}"
+            )
+        if not _is_header_value(value):
+            raise ValueError(
+                f"{argument}[{name!r}]: the value has a non-ASCII or control character at "
+                f"position {_bad_position(value)}; HTTP headers carry printable ASCII only "
+                "(encode the value first, e.g. with urllib.parse.quote)"
+            )
+        out[name.lower()] = value
+    return out
 
 
 # --- building operations -------------------------------------------------------------------------
@@ -255,39 +337,47 @@ class RequestContext:
         headers: Mapping[str, str] | None,
         content_type: str | None,
         allow_key: bool = True,
-    ) -> tuple[dict[str, str], bool]:
-        """Headers for a call/send. Returns them and whether the request is safe to retry."""
+    ) -> tuple[dict[str, str], str | None, ReservedKey | None]:
+        """Headers for a call/send, with its explicit or generated key, or a reserved one."""
         out: dict[str, str] = {}
         if self.binding is not None:
             out.update(self.binding.forwarded_headers())
         out.update(trace_headers(out))
         if headers:
-            out.update({k.lower(): v for k, v in headers.items()})
+            out.update(checked_headers(headers, "headers"))
         if content_type:
             out["content-type"] = content_type
-        # An explicit "" is a mistake to report, not "no key": only None means no key.
-        key = idempotency_key if idempotency_key is not None else out.pop(IDEMPOTENCY_HEADER, None)
-        if key is None and allow_key:
-            if self.binding is not None:
-                key = self.binding.idempotency_key_for(target)
-            if key is None and self.config.auto_idempotency_keys:
-                key = str(uuid.uuid4())
-        if key is not None:
-            if not allow_key:
-                raise ValueError(
-                    f"{target}: Restate does not accept an idempotency key here; the workflow key "
-                    "already makes the run unique"
-                )
-            validate_idempotency_key(key)
+        argument = "idempotency_key"
+        key = idempotency_key
+        if key is None and IDEMPOTENCY_HEADER in out:
+            key, argument = out.pop(IDEMPOTENCY_HEADER), "headers['idempotency-key']"
+        if key is not None or not allow_key:
+            if key is not None:
+                if not allow_key:
+                    raise ValueError(
+                        f"{target}: Restate does not accept an idempotency key here; the "
+                        "workflow key already makes the run unique"
+                    )
+                validate_idempotency_key(key, argument)
+                out[IDEMPOTENCY_HEADER] = key
+            return out, key, None
+        # Reserved now, while user code calls call()/send(): the ordinal follows program order.
+        reserved = self.binding.reserve_key(target) if self.binding is not None else None
+        if reserved is None and self.config.generate_idempotency_keys:
+            key = str(uuid.uuid4())
             out[IDEMPOTENCY_HEADER] = key
-        return out, key is not None
+        return out, key, reserved
 
 
-def validate_idempotency_key(key: str) -> None:
-    if not key or len(key) > 512 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+def validate_idempotency_key(key: str, argument: str = "idempotency_key") -> None:
+    if not isinstance(key, str):
+        raise TypeError(f"{argument}: an idempotency key is a str, got {type(key).__name__}")
+    if not key or len(key) > 512:
+        raise ValueError(f"{argument}: an idempotency key has 1-512 characters, got {len(key)}")
+    if not _is_header_value(key):
         raise ValueError(
-            "an idempotency key must be 1-512 characters without control characters, "
-            f"got {key[:40]!r}{'...' if len(key) > 40 else ''}"
+            f"{argument}: an idempotency key is printable ASCII (it travels in an HTTP header); "
+            f"it has a non-ASCII or control character at position {_bad_position(key)}"
         )
 
 
@@ -305,25 +395,40 @@ def call_operation(
     output_codec: Codec | None = None,
 ) -> Operation[Any]:
     body, ctype = encode_body(arg, content_type=content_type, codec=input_codec)
-    hdrs, keyed = ctx.invocation_headers(
+    hdrs, key, reserved = ctx.invocation_headers(
         target, idempotency_key=idempotency_key, headers=headers, content_type=ctype
     )
+    description = f"call {target}"
 
     def parse(response: httpx.Response) -> Any:
-        ensure_success(response, f"call {target}")
+        ensure_success(response, description)
+        return decode_result(response, description, response_type, output_codec)
+
+    return Operation(
+        description=description,
+        request=RequestSpec("POST", target.path(), hdrs, body, timeout=timeout),
+        parse=parse,
+        retry_safe=key is not None or reserved is not None,
+        idempotency_key=key,
+        reserved_key=reserved,
+        log_name=description,
+    )
+
+
+def decode_result(
+    response: httpx.Response, description: str, response_type: Any, codec: Codec | None
+) -> Any:
+    try:
         return decode_body(
             response.content,
             response.headers.get("content-type"),
             response_type=response_type,
-            codec=output_codec,
+            codec=codec,
         )
-
-    return Operation(
-        description=f"call {target}",
-        request=RequestSpec("POST", target.path(), hdrs, body, timeout=timeout),
-        parse=parse,
-        retry_safe=keyed,
-    )
+    except ResultDecodeError as error:
+        invocation = response.headers.get(INVOCATION_ID_HEADER)
+        where = f" [invocation {invocation}]" if invocation else ""
+        raise ResultDecodeError(f"{description}: {error}{where}") from error.__cause__
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,13 +455,14 @@ def send_operation(
     workflow_run: bool = False,
 ) -> Operation[SendReceipt]:
     body, ctype = encode_body(arg, content_type=content_type, codec=input_codec)
-    hdrs, keyed = ctx.invocation_headers(
+    hdrs, key, reserved = ctx.invocation_headers(
         target,
         idempotency_key=idempotency_key,
         headers=headers,
         content_type=ctype,
         allow_key=not workflow_run,
     )
+    keyed = key is not None or reserved is not None
     description = f"{'submit' if workflow_run else 'send'} {target}"
 
     def parse(response: httpx.Response) -> SendReceipt:
@@ -386,6 +492,9 @@ def send_operation(
         parse=parse,
         # A workflow run is unique per workflow key: repeating the submit cannot start a second.
         retry_safe=keyed or workflow_run,
+        idempotency_key=key,
+        reserved_key=reserved,
+        log_name=description,
     )
 
 
@@ -406,24 +515,32 @@ def result_operation(
     timeout: Any,
     response_type: Any,
     output_codec: Codec | None = None,
+    idempotency_key: str | None = None,
+    find_body: bytes | None = None,
 ) -> Operation[Any]:
-    """attach (wait for the result) or output (result now, or NotReady) of an invocation."""
+    """attach (wait for the result) or output (result now, or NotReady) of an invocation;
+    ``find_body``: POST it to ``path`` to say which invocation (else GET ``path``)."""
 
     def parse(response: httpx.Response) -> Any:
         ensure_success(response, description)
-        return decode_body(
-            response.content,
-            response.headers.get("content-type"),
-            response_type=response_type,
-            codec=output_codec,
-        )
+        return decode_result(response, description, response_type, output_codec)
 
     return Operation(
         description=description,
-        request=RequestSpec("GET", path, dict(trace_headers({})), timeout=timeout),
+        request=_result_request(path, find_body, timeout),
         parse=parse,
-        retry_safe=True,
+        retry_safe=True,  # reading a result never starts an invocation
+        idempotency_key=idempotency_key,
+        log_name=description,
     )
+
+
+def _result_request(path: str, find_body: bytes | None, timeout: Any) -> RequestSpec:
+    headers = dict(trace_headers({}))
+    if find_body is None:
+        return RequestSpec("GET", path, headers, timeout=timeout)
+    headers["content-type"] = JSON_CONTENT_TYPE
+    return RequestSpec("POST", path, headers, find_body, timeout=timeout)
 
 
 def invocation_path(invocation_id: str, what: Literal["attach", "output"]) -> str:
@@ -434,6 +551,22 @@ def invocation_path(invocation_id: str, what: Literal["attach", "output"]) -> st
 
 def workflow_path(name: str, key: str, what: Literal["attach", "output"]) -> str:
     return f"/restate/workflow/{path_segment(name)}/{path_segment(key)}/{what}"
+
+
+def keyed_invocation_body(target: Target, idempotency_key: str) -> bytes:
+    """The body of ``POST /restate/attach|output`` that finds the invocation ``target`` started
+    with ``idempotency_key`` (kept for the service's idempotency retention, 24 h by default).
+
+    Not the older ``GET /restate/invocation/{service}/{handler}/{key}/...`` path:
+    restate-server 1.7 answers 404 there for a key with a '/', which derived keys have.
+    """
+    validate_idempotency_key(idempotency_key)
+    found: dict[str, str] = {"target": "idempotentInvocation", "service": target.service}
+    if target.key is not None:
+        found["key"] = target.key
+    found["handler"] = target.handler
+    found["idempotencyKey"] = idempotency_key
+    return json.dumps(found).encode()
 
 
 def awakeable_operation(
@@ -471,6 +604,7 @@ def awakeable_operation(
         parse=parse,
         # Restate keeps the first completion of an awakeable, so repeating one is harmless.
         retry_safe=True,
+        log_name=f"{outcome} awakeable",
     )
 
 
@@ -527,10 +661,40 @@ def error_from_response(response: httpx.Response, operation: str) -> IngressErro
     return error
 
 
+class _TransportFailure(IngressUnavailable):
+    """Restate did not answer. ``never_sent`` is true when the request provably never left."""
+
+    never_sent: bool = False
+
+
+# Connection could not be opened (or no pooled connection was free): nothing reached Restate.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def transport_failure(exc: httpx.TransportError, op: Operation[Any], base_url: str) -> IngressError:
+    failure = _TransportFailure(
+        f"could not reach Restate at {base_url} ({type(exc).__name__}: {exc or 'no detail'})",
+        operation=op.description,
+    )
+    failure.never_sent = isinstance(exc, _NEVER_SENT)
+    return failure
+
+
+def _timed_out(error: BaseException) -> bool:
+    """The request was sent and its answer did not come in time (not: could not connect)."""
+    return isinstance(error, _TransportFailure) and isinstance(
+        error.__cause__, (httpx.ReadTimeout, httpx.WriteTimeout)
+    )
+
+
 def is_retryable(error: BaseException, op: Operation[Any], policy: RetryPolicy) -> bool:
-    """May ``op`` be sent again after ``error`` without risking a duplicate invocation?"""
+    """May ``op`` be sent again after ``error`` without risking a duplicate invocation?
+
+    A timed-out answer is never retried: the time the caller allowed has passed, and sending
+    again would only wait longer for the same invocation.
+    """
     if isinstance(error, _TransportFailure):
-        return error.never_sent or op.retry_safe
+        return not _timed_out(error) and (error.never_sent or op.retry_safe)
     if isinstance(error, IngressError):
         return (
             op.retry_safe and error.source != "invocation" and error.status in policy.retry_statuses
@@ -556,59 +720,137 @@ def retry_after_seconds(error: BaseException) -> float | None:
         return None
 
 
-class _TransportFailure(IngressUnavailable):
-    """Restate did not answer. ``never_sent`` is true when the request provably never left."""
-
-    never_sent: bool = False
-
-
-# Connection could not be opened (or no pooled connection was free): nothing reached Restate.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+def _failure_name(error: BaseException) -> str:
+    """Status or exception class of a failed attempt: what a log line may say about it."""
+    if isinstance(error, _TransportFailure) and error.__cause__ is not None:
+        return type(error.__cause__).__name__
+    status = getattr(error, "status", None)
+    return f"HTTP {status}" if status is not None else type(error).__name__
 
 
-def transport_failure(exc: httpx.TransportError, op: Operation[Any], base_url: str) -> IngressError:
-    failure = _TransportFailure(
-        f"could not reach Restate at {base_url} ({type(exc).__name__}: {exc or 'no detail'})",
-        operation=op.description,
+class RetryPlan:
+    """Every retry decision for one operation whose first attempt failed, in one place.
+
+    Sans-I/O: the shells run the attempts and the waits (tenacity's loop, sync or async) and ask
+    this plan whether to go on, how long to wait (backoff, Retry-After), what network timeouts the
+    next attempt gets (what is left of the call's deadline), and which error to raise at the end.
+    The first attempt runs without a plan, so a call that succeeds builds none.
+    """
+
+    __slots__ = (
+        "attempts",
+        "deadline",
+        "idempotency_key",
+        "next_wait",
+        "op",
+        "policy",
+        "started",
     )
-    failure.never_sent = isinstance(exc, _NEVER_SENT)
-    return failure
 
+    def __init__(
+        self,
+        op: Operation[Any],
+        config: ClientConfig,
+        started: float,
+        idempotency_key: str | None,
+    ) -> None:
+        self.op = op
+        self.policy = config.retry
+        self.started = started
+        timeout = op.request.timeout
+        seconds = config.deadline if timeout is UNSET else deadline_of(timeout)
+        self.deadline = None if seconds is None else started + seconds
+        self.idempotency_key = idempotency_key
+        self.attempts = 1
+        self.next_wait = 0.0
 
-def final_error(
-    error: BaseException, attempts: int, elapsed: float, base_url: str
-) -> BaseException:
-    """The error a caller sees once retrying has stopped."""
-    if isinstance(error, _TransportFailure) and isinstance(error.__cause__, httpx.ReadTimeout):
-        return IngressTimeout(
-            "Restate did not answer within the timeout; the invocation may still be running. "
-            "Raise timeout= for long handlers, or use an idempotency key and attach later",
-            operation=error.operation,
+    def should_retry(self, error: BaseException) -> bool:
+        """After a failed attempt: True (and ``next_wait`` set) to try again."""
+        policy = self.policy
+        if self.attempts >= policy.max_attempts or not is_retryable(error, self.op, policy):
+            return False
+        wait = policy.backoff(self.attempts)
+        if policy.respect_retry_after:
+            after = retry_after_seconds(error)
+            if after is not None:
+                wait = max(after, wait)
+        now = time.monotonic()
+        if now + wait - self.started > policy.max_duration:
+            return False
+        if self.deadline is not None and now + wait >= self.deadline:
+            return False
+        self.next_wait = wait
+        logger.info(
+            "retrying %s: attempt %d of %d failed (%s), next in %.2fs",
+            self.op.log_name,
+            self.attempts,
+            policy.max_attempts,
+            _failure_name(error),
+            wait,
         )
-    if isinstance(error, _TransportFailure):
-        tried = f" after {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
-        return IngressUnavailable(
-            f"{error.message}{tried}. Check that restate-server is running and that "
-            f"RESTATE_INGRESS_URL points at its ingress (usually port 8080)",
-            operation=error.operation,
-        )
-    if (
-        isinstance(error, IngressError)
-        and not isinstance(error, IngressUnavailable)
-        and error.source != "invocation"
-        and error.status in (429, 502, 503, 504)
-    ):
-        tried = f" for {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
-        return IngressUnavailable(
-            f"Restate answered {error.status} ({error.message}){tried}",
-            status=error.status,
-            code=error.code,
-            source=error.source,
-            invocation_id=error.invocation_id,
-            body=error.body,
-            operation=error.operation,
-        )
-    return error
+        return True
+
+    def wait(self, _state: Any = None) -> float:
+        """The wait before the next attempt (a tenacity ``wait``)."""
+        return self.next_wait
+
+    def next_attempt_timeout(self) -> dict[str, float | None] | None:
+        """Count an attempt; the httpx timeout extension it gets (None: the request's own)."""
+        self.attempts += 1
+        if self.deadline is None:
+            return None
+        return to_timeout(max(0.001, self.deadline - time.monotonic())).as_dict()
+
+    def final_error(self, error: IngressError) -> IngressError:
+        """The error a caller sees once retrying has stopped, with the key the request used."""
+        final = self._final(error)
+        final.idempotency_key = self.idempotency_key
+        if final.invocation_id is None:
+            final.invocation_id = error.invocation_id
+        if self.attempts > 1:
+            logger.warning(
+                "giving up on %s after %d attempts in %.1fs (%s)",
+                self.op.log_name,
+                self.attempts,
+                time.monotonic() - self.started,
+                _failure_name(error),
+            )
+        return final
+
+    def _final(self, error: IngressError) -> IngressError:
+        attempts, elapsed = self.attempts, time.monotonic() - self.started
+        if _timed_out(error):
+            return IngressTimeout(
+                f"Restate did not answer within the timeout ({elapsed:.1f}s); the invocation may "
+                "still be running. Raise timeout= for long handlers, or attach to the invocation "
+                "by its idempotency key (error.idempotency_key) instead of calling again",
+                operation=error.operation,
+            )
+        if isinstance(error, _TransportFailure):
+            tried = f" after {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
+            return IngressUnavailable(
+                f"{error.message}{tried}. Check that restate-server is running and that "
+                f"RESTATE_INGRESS_URL points at its ingress (usually port 8080)",
+                operation=error.operation,
+            )
+        if (
+            not isinstance(error, IngressUnavailable)
+            and error.source != "invocation"
+            and error.status in (429, 502, 503, 504)
+        ):
+            tried = f" for {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
+            unavailable = IngressUnavailable(
+                f"Restate answered {error.status} ({error.message}){tried}",
+                status=error.status,
+                code=error.code,
+                source=error.source,
+                invocation_id=error.invocation_id,
+                body=error.body,
+                operation=error.operation,
+            )
+            unavailable.response = error.response
+            return unavailable
+        return error
 
 
 # --- guards and trace context ------------------------------------------------------------------

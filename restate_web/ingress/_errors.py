@@ -15,7 +15,11 @@ class IngressError(Exception):
         source: ``"ingress"`` when Restate itself refused the request, ``"invocation"`` when the
             handler failed; None when unknown (older servers do not send the header).
         invocation_id: the ``inv_...`` id, when Restate told us one.
+        idempotency_key: the idempotency key the request carried (explicit, derived from the web
+            request, or generated), None without one. With it, ``attach(handler,
+            idempotency_key=...)`` picks up the same invocation after a timeout or an outage.
         body: the raw response body, for diagnostics.
+        operation: what was attempted, e.g. ``"call Greeter/greet"``.
     """
 
     def __init__(
@@ -26,6 +30,7 @@ class IngressError(Exception):
         code: int | None = None,
         source: str | None = None,
         invocation_id: str | None = None,
+        idempotency_key: str | None = None,
         body: bytes = b"",
         operation: str = "",
     ) -> None:
@@ -34,6 +39,7 @@ class IngressError(Exception):
         self.code = code
         self.source = source
         self.invocation_id = invocation_id
+        self.idempotency_key = idempotency_key
         self.body = body
         self.operation = operation
         # The raw httpx response, when there was one (Retry-After and other headers live here).
@@ -78,10 +84,12 @@ class IngressUnavailable(IngressError):
 
 
 class IngressTimeout(IngressError):
-    """Restate did not answer within the request's timeout.
+    """The call's deadline (``timeout``) passed before Restate answered.
 
-    The invocation may still be running: with an idempotency key, calling again (or attaching)
-    picks up the same invocation instead of starting a second one.
+    The invocation may still be running. When ``idempotency_key`` is set, attach to it with
+    ``client.service(name).attach(handler, idempotency_key=error.idempotency_key)`` instead of
+    calling again: inside a web request a second call derives a new key and starts a second
+    invocation.
     """
 
 

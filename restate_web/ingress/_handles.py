@@ -6,6 +6,7 @@ operation, blocking or awaiting.
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ class CallOptions(TypedDict, total=False):
     headers: Mapping[str, str] | None
     """Extra headers for this call (stored in Restate's journal: never pass secrets)."""
     timeout: float | httpx.Timeout | None
-    """Seconds to wait for the answer (None: no limit). Default: the client's."""
+    """Deadline of this call in seconds, retries included (None: none). Default: the client's."""
     response_type: Any
     """Decode the result into this type: a dataclass, pydantic model, bytes, str, list[...]..."""
     content_type: str | None
@@ -63,8 +64,32 @@ class ResultOptions(TypedDict, total=False):
     response_type: Any
 
 
+CALL_OPTIONS = frozenset(CallOptions.__annotations__)
+SEND_OPTIONS = frozenset(SendOptions.__annotations__)
+# idempotency_key is accepted to be refused with the reason (the workflow key makes a run unique).
+SUBMIT_OPTIONS = frozenset(SubmitOptions.__annotations__) | {"idempotency_key"}
+RESULT_OPTIONS = frozenset(ResultOptions.__annotations__)
+
+
+def check_options(options: Mapping[str, Any], accepted: frozenset[str], method: str) -> None:
+    """TypeError for a keyword the method does not take: a misspelt ``idempotency_kye=`` would
+    otherwise send without a key (the TypedDicts are checked by type checkers only)."""
+    if accepted.issuperset(options):
+        return
+    unknown = sorted(set(options) - accepted)[0]
+    close = difflib.get_close_matches(unknown, accepted, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise TypeError(
+        f"{method}() got an unexpected keyword argument {unknown!r}{hint} "
+        f"(it takes {', '.join(sorted(accepted))})"
+    )
+
+
 def _timeout(options: Mapping[str, Any]) -> Any:
-    return options.get("timeout", UNSET)
+    timeout = options.get("timeout", UNSET)
+    if timeout is not UNSET:
+        _core.deadline_of(timeout)  # TypeError/ValueError now, at the call
+    return timeout
 
 
 class TargetHandleBase:
@@ -107,6 +132,7 @@ class TargetHandleBase:
         return Target(self._kind, self._service, name, self._key), ref
 
     def _call_op(self, handler: HandlerArg, arg: Any, options: CallOptions) -> Operation[Any]:
+        check_options(options, CALL_OPTIONS, "call")
         target, ref = self._target(handler)
         return _core.call_operation(
             self._client._context,
@@ -129,6 +155,10 @@ class TargetHandleBase:
         *,
         workflow_run: bool = False,
     ) -> tuple[Operation[SendReceipt], Codec | None]:
+        if workflow_run:
+            check_options(options, SUBMIT_OPTIONS, "submit")
+        else:
+            check_options(options, SEND_OPTIONS, "send")
         target, ref = self._target(handler)
         op = _core.send_operation(
             self._client._context,
@@ -144,6 +174,26 @@ class TargetHandleBase:
         )
         return op, ref.output_codec if ref else None
 
+    def _keyed_result_op(
+        self,
+        what: Literal["attach", "output"],
+        handler: HandlerArg,
+        idempotency_key: str,
+        options: ResultOptions,
+    ) -> Operation[Any]:
+        check_options(options, RESULT_OPTIONS, what)
+        target, ref = self._target(handler)
+        return _core.result_operation(
+            self._client._context,
+            f"/restate/{what}",
+            f"{what} {target} by idempotency key",
+            timeout=_timeout(options),
+            response_type=options.get("response_type"),
+            output_codec=ref.output_codec if ref else None,
+            idempotency_key=idempotency_key,
+            find_body=_core.keyed_invocation_body(target, idempotency_key),
+        )
+
 
 class WorkflowHandleBase(TargetHandleBase):
     _kind = "workflow"
@@ -157,6 +207,7 @@ class WorkflowHandleBase(TargetHandleBase):
     def _result_op(
         self, what: Literal["attach", "output"], options: ResultOptions
     ) -> Operation[Any]:
+        check_options(options, RESULT_OPTIONS, what)
         assert self._key is not None
         ref = handler_ref(self._run_handler)
         return _core.result_operation(
@@ -189,6 +240,7 @@ class InvocationHandleBase:
     def _result_op(
         self, what: Literal["attach", "output"], options: ResultOptions
     ) -> Operation[Any]:
+        check_options(options, RESULT_OPTIONS, what)
         return _core.result_operation(
             self._client._context,
             _core.invocation_path(self._invocation_id, what),
@@ -252,6 +304,7 @@ class AwakeableHandleBase:
         return f"<{type(self).__name__} {self._awakeable_id}>"
 
     def _resolve_op(self, payload: Any, content_type: str | None, timeout: Any) -> Operation[None]:
+        _timeout({"timeout": timeout})
         return _core.awakeable_operation(
             self._client._context,
             self._awakeable_id,
@@ -262,6 +315,7 @@ class AwakeableHandleBase:
         )
 
     def _reject_op(self, reason: str, timeout: Any) -> Operation[None]:
+        _timeout({"timeout": timeout})
         return _core.awakeable_operation(
             self._client._context,
             self._awakeable_id,

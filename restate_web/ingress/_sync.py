@@ -12,7 +12,7 @@ import tenacity
 
 from . import _core
 from ._clients import DEFAULT_LIMITS, BaseClient
-from ._core import UNSET, Operation, RetryPolicy
+from ._core import UNSET, Operation, RetryPlan, RetryPolicy
 from ._errors import IngressError
 from ._handles import (
     AwakeableHandleBase,
@@ -39,13 +39,16 @@ class IngressClient(BaseClient):
         base_url: the ingress URL; default ``RESTATE_INGRESS_URL`` or ``http://localhost:8080``.
         token: bearer token (Restate Cloud); default ``RESTATE_INGRESS_TOKEN``.
         headers: headers sent with every request.
-        timeout: default for every request; a number limits the wait for the answer (seconds).
-            The default waits for the answer without limit (handlers may run for minutes) but
-            gives up connecting after 5 s.
+        timeout: the deadline of every call in seconds: the whole call, retries and the waits
+            between them included, ends with ``IngressTimeout`` (or ``IngressUnavailable`` when
+            Restate could not be reached) once it has passed; per call with ``timeout=``. None
+            (the default): no deadline, because handlers may run for minutes; connecting still
+            gives up after 5 s and retries stop after ``RetryPolicy.max_duration``. An
+            ``httpx.Timeout`` sets the network timeouts of each attempt instead (no deadline).
         retry: a ``RetryPolicy``, True (the default policy) or False/None (no retries).
         limits: connection pool limits.
-        auto_idempotency_keys: give every call and send without a key a generated one, so that
-            it can be retried safely after a failure in flight.
+        generate_idempotency_keys: give every call and send without a key a generated one, so
+            that it can be retried safely after a failure in flight.
         http2: talk HTTP/2 to the ingress (one multiplexed connection; needs the ``http2``
             extra). Not faster than the default HTTP/1.1 pool in bench/ingress.py (0.5-0.6x
             with 32 threads), and httpcore's HTTP/2 shared by many threads has lost its
@@ -65,7 +68,7 @@ class IngressClient(BaseClient):
         timeout: float | httpx.Timeout | None = UNSET,
         retry: RetryPolicy | bool | None = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
-        auto_idempotency_keys: bool = False,
+        generate_idempotency_keys: bool = False,
         http2: bool = False,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -76,7 +79,7 @@ class IngressClient(BaseClient):
             timeout=timeout,
             retry=retry,
             limits=limits,
-            auto_idempotency_keys=auto_idempotency_keys,
+            generate_idempotency_keys=generate_idempotency_keys,
             http2=http2,
         )
         self._http = httpx.Client(**self._http_kwargs(transport))
@@ -124,27 +127,29 @@ class IngressClient(BaseClient):
         return op.parse(response)
 
     def _execute(self, op: Operation[T]) -> T:
-        request = self._build_request(op)
+        _core.guard_not_in_handler(op)
+        key = op.idempotency_key if op.reserved_key is None else op.reserved_key.get()
+        request = self._build_request(op, key)
         started = time.monotonic()
         try:
             return self._attempt(request, op)
         except IngressError as error:
-            plan = self._retry_after_first(error, op, started)
-            if plan is None:
-                final = self._final_error(error, 1, started)
+            plan = RetryPlan(op, self._config, started, key)
+            if not plan.should_retry(error):
+                final = plan.final_error(error)
                 if final is error:
                     raise
                 raise final from error
-        first_wait, retry_kwargs = plan
-        time.sleep(first_wait)
-        attempts = 1
+        time.sleep(plan.next_wait)
         try:
-            for attempt in tenacity.Retrying(**retry_kwargs):
+            for attempt in tenacity.Retrying(**self._retrying_kwargs(plan)):
                 with attempt:
-                    attempts += 1
+                    timeout = plan.next_attempt_timeout()
+                    if timeout is not None:
+                        request.extensions["timeout"] = timeout
                     return self._attempt(request, op)
         except IngressError as error:
-            final = self._final_error(error, attempts, started)
+            final = plan.final_error(error)
             if final is error:
                 raise
             raise final from error
@@ -172,6 +177,25 @@ class ServiceHandle(TargetHandleBase):
         """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it."""
         op, codec = self._send_op(handler, arg, options)
         return SendHandle(self._client, self._client._execute(op), codec)
+
+    def attach(
+        self, handler: HandlerArg, *, idempotency_key: str, **options: Unpack[ResultOptions]
+    ) -> Any:
+        """Wait for the invocation of ``handler`` made with ``idempotency_key`` and return its
+        result: how to pick up a call after ``IngressTimeout`` or ``IngressUnavailable``
+        (``error.idempotency_key``) without starting a second invocation."""
+        return self._client._execute(
+            self._keyed_result_op("attach", handler, idempotency_key, options)
+        )
+
+    def output(
+        self, handler: HandlerArg, *, idempotency_key: str, **options: Unpack[ResultOptions]
+    ) -> Any:
+        """The result of the invocation of ``handler`` made with ``idempotency_key``, now;
+        raises ``NotReady`` while it runs."""
+        return self._client._execute(
+            self._keyed_result_op("output", handler, idempotency_key, options)
+        )
 
 
 class ObjectHandle(ServiceHandle):

@@ -11,8 +11,9 @@ Provider           Default awakeable-id location
 =================  ==========================================================
 Stripe             ``data.object.metadata.restate_awakeable_id``
 Standard Webhooks  ``data.metadata.restate_awakeable_id``
-Adyen              ``additionalData.metadata.restate_awakeable_id`` (request
-                   ``metadata``; Adyen echoes it flattened, which is handled)
+Adyen              ``merchantReference`` (the payment's ``reference``): the
+                   HMAC covers it, while ``additionalData`` (where request
+                   ``metadata`` comes back) is unsigned
 Paddle             ``data.custom_data.restate_awakeable_id``
 Square             ``data.object.payment.reference_id``, written with
                    :func:`square_reference_id` (payments have no metadata,
@@ -92,7 +93,10 @@ class WebhookProvider:
 
 _STRIPE_AWAKEABLE_ID = f"data.object.metadata.{AWAKEABLE_ID_KEY}"
 _STANDARD_AWAKEABLE_ID = f"data.metadata.{AWAKEABLE_ID_KEY}"
-_ADYEN_AWAKEABLE_ID = f"additionalData.metadata.{AWAKEABLE_ID_KEY}"
+# The HMAC of a notification item covers only eight fields; merchantReference is one of them.
+# additionalData (request metadata) is not: a captured notification with an edited
+# additionalData would resolve another awakeable.
+_ADYEN_AWAKEABLE_ID = "merchantReference"
 _PADDLE_AWAKEABLE_ID = f"data.custom_data.{AWAKEABLE_ID_KEY}"
 _GITHUB_AWAKEABLE_ID = f"client_payload.{AWAKEABLE_ID_KEY}"
 _LEMONSQUEEZY_AWAKEABLE_ID = f"meta.custom_data.{AWAKEABLE_ID_KEY}"

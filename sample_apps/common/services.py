@@ -60,6 +60,8 @@ async def available(ctx: ObjectSharedContext) -> int:
 
 
 order = restate.Workflow("Order")
+# Read once at start-up: a replay on another host must schedule the same deadline.
+PAYMENT_DEADLINE = timedelta(seconds=payment_deadline_seconds())
 
 
 @order.main()
@@ -87,9 +89,7 @@ async def run(ctx: WorkflowContext, request: dict[str, Any]) -> dict[str, Any]:
     )
     ctx.set("payment_intent", intent["id"])
     # The deadline: if no webhook has come by then, expire() rejects the awakeable.
-    ctx.workflow_send(
-        expire, ctx.key(), None, send_delay=timedelta(seconds=payment_deadline_seconds())
-    )
+    ctx.workflow_send(expire, ctx.key(), None, send_delay=PAYMENT_DEADLINE)
     try:
         event = await payment
     except TerminalError as error:

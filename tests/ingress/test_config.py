@@ -38,6 +38,19 @@ def test_default_timeout_waits_for_long_handlers_but_connects_fast():
     assert timeout.connect is not None and timeout.connect <= 5
 
 
+def test_a_number_is_a_deadline_and_connecting_still_gives_up_fast():
+    with IngressClient("http://localhost:1", timeout=30) as client:
+        assert client._config.deadline == 30
+        assert client._http.timeout.read == 30 and client._http.timeout.connect == 5
+    with IngressClient("http://localhost:1", timeout=1) as client:
+        assert client._http.timeout.connect == 1, "no attempt may outlive the deadline"
+    with IngressClient("http://localhost:1") as client:
+        assert client._config.deadline is None
+    with IngressClient("http://localhost:1", timeout=httpx.Timeout(3)) as client:
+        assert client._config.deadline is None, "an httpx.Timeout limits each attempt only"
+        assert client._http.timeout.read == 3
+
+
 def test_http2_without_h2_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "h2", None)  # as if the package were not installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'restate-web\[http2\]'"):
@@ -79,3 +92,19 @@ def test_retry_policy_is_validated():
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=2)
+
+
+def test_public_api_is_what_users_write():
+    import restate_web.ingress as ingress
+
+    assert set(ingress.__all__) == {
+        *("IngressClient", "AsyncIngressClient", "RetryPolicy"),
+        *("ServiceHandle", "ObjectHandle", "WorkflowHandle", "InvocationHandle"),
+        *("SendHandle", "AwakeableHandle"),
+        *("AsyncServiceHandle", "AsyncObjectHandle", "AsyncWorkflowHandle"),
+        *("AsyncInvocationHandle", "AsyncSendHandle", "AsyncAwakeableHandle"),
+        *("IngressError", "IngressTimeout", "IngressUnavailable", "InvocationFailed"),
+        *("NotFound", "NotReady", "IngressInHandlerError"),
+    }
+    for internal in ("CallBinding", "Target", "current_restate_context", "DEFAULT_TIMEOUT"):
+        assert not hasattr(ingress, internal), f"{internal} is private (restate_web.ingress._core)"

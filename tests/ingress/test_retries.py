@@ -10,101 +10,17 @@ test_server_down.py and test_calls.py.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
-import httpx
 import pytest
 
 from restate_web.ingress import (
-    AsyncIngressClient,
-    IngressClient,
     IngressError,
     IngressUnavailable,
     InvocationFailed,
     RetryPolicy,
 )
-from tests.conftest import Blocking, LoopThread
-
-FAST = RetryPolicy(max_attempts=4, max_duration=10, initial_interval=0.01, max_interval=0.02)
-Script = list[Callable[[httpx.Request], httpx.Response]]
-
-
-def answer(
-    status: int, body: Any = None, **headers: str
-) -> Callable[[httpx.Request], httpx.Response]:
-    def respond(request: httpx.Request) -> httpx.Response:
-        content = json.dumps(body).encode() if body is not None else b""
-        return httpx.Response(status, content=content, headers=headers)
-
-    return respond
-
-
-def unavailable(request: httpx.Request) -> httpx.Response:
-    return answer(
-        503, {"code": 503, "message": "overloaded"}, **{"x-restate-error-source": "ingress"}
-    )(request)
-
-
-def refuse(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("connection refused", request=request)
-
-
-def drop_after_sending(request: httpx.Request) -> httpx.Response:
-    raise httpx.RemoteProtocolError("server disconnected without a response", request=request)
-
-
-class Fake:
-    """Plays a script of answers, one per request, and records what was sent."""
-
-    def __init__(self, script: Script) -> None:
-        self.script = list(script)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        return step(request)
-
-    @property
-    def keys(self) -> list[str | None]:
-        return [r.headers.get("idempotency-key") for r in self.requests]
-
-
-@pytest.fixture(params=["sync", "async"])
-def fake_client(request: pytest.FixtureRequest, loop_thread: LoopThread) -> Iterator[Any]:
-    clients: list[Any] = []
-
-    def make(script: Script, **kwargs: Any) -> tuple[Any, Fake]:
-        fake = Fake(script)
-        kwargs.setdefault("retry", FAST)
-        if request.param == "sync":
-            client = IngressClient(
-                "http://restate.test", transport=httpx.MockTransport(fake), **kwargs
-            )
-            clients.append(client)
-            return client, fake
-
-        async def build() -> AsyncIngressClient:
-            return AsyncIngressClient(
-                "http://restate.test", transport=httpx.MockTransport(fake), **kwargs
-            )
-
-        aclient = loop_thread.run(build())
-        clients.append(aclient)
-        return Blocking(aclient, loop_thread), fake
-
-    yield make
-    for c in clients:
-        if isinstance(c, AsyncIngressClient):
-            loop_thread.run(c.aclose())
-        else:
-            c.close()
-
-
-OK = answer(200, "done", **{"content-type": "application/json"})
+from tests.ingress.fakes import OK, answer, drop_after_sending, refuse, unavailable
 
 
 def test_idempotent_call_is_retried_with_the_same_key(fake_client):
@@ -141,14 +57,16 @@ def test_keyed_call_is_retried_when_the_answer_was_lost(fake_client):
 
 
 def test_generated_keys_make_keyless_calls_retryable(fake_client):
-    client, fake = fake_client([drop_after_sending, unavailable, OK], auto_idempotency_keys=True)
+    client, fake = fake_client(
+        [drop_after_sending, unavailable, OK], generate_idempotency_keys=True
+    )
     assert client.service("S").call("h") == "done"
     assert len(fake.requests) == 3
     assert fake.keys[0] and len(set(fake.keys)) == 1, "one generated key, reused on every retry"
 
 
 def test_generated_keys_differ_between_calls(fake_client):
-    client, fake = fake_client([OK], auto_idempotency_keys=True)
+    client, fake = fake_client([OK], generate_idempotency_keys=True)
     client.service("S").call("h")
     client.service("S").call("h")
     assert fake.keys[0] != fake.keys[1]

@@ -74,7 +74,8 @@ def test_adyen_one_event_per_item_with_flattened_metadata() -> None:
                         pspReference="2",
                         success="false",
                         reason="Refused",
-                        additionalData={"metadata": {"restate_awakeable_id": "nested"}},
+                        merchantReference="nested",
+                        additionalData={"metadata": {"restate_awakeable_id": "unsigned"}},
                     )
                 },
             ]

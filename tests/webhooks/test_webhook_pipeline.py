@@ -245,7 +245,7 @@ def test_adyen_batches_make_one_step_per_item(run: Runner) -> None:
     key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
     items = [
         adyen_item(),
-        adyen_item(pspReference="2", additionalData={"metadata.restate_awakeable_id": "sign_2"}),
+        adyen_item(pspReference="2", merchantReference="sign_2"),
     ]
     request = WebhookRequest("POST", URL, {}, adyen_signed_body(key, items))
     adyen = WebhookEndpoint(adyen_webhooks(key), {"AUTHORISATION": ResolveAwakeable()})
@@ -475,3 +475,24 @@ def test_dead_letter_key_extractor_failures_are_logged_not_raised(
         with caplog.at_level(logging.ERROR, "restate_web.webhooks"):
             assert run(dead, signed(stripe_event()), client).status == 200
         assert [call[0] for call in client.calls] == ["resolve"]
+
+
+def test_adyen_awakeable_id_comes_from_the_signed_merchant_reference(run: Runner) -> None:
+    """A captured notification replayed with another awakeable id in its unsigned
+    additionalData still resolves only the awakeable its signed merchantReference names; one
+    with a rewritten merchantReference fails the HMAC."""
+    key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+    adyen = WebhookEndpoint(adyen_webhooks(key), {"AUTHORISATION": ResolveAwakeable()})
+    item = adyen_item(merchantReference="sign_1paid")
+    body = adyen_signed_body(key, [item])
+    tampered = body.replace(
+        b'"additionalData": {', b'"additionalData": {"metadata.restate_awakeable_id": "sign_1x", '
+    )
+    assert tampered != body
+    client = FakeIngress()
+    assert run(adyen, WebhookRequest("POST", URL, {}, tampered), client).status == 200
+    assert [call[1] for call in client.calls] == ["sign_1paid"]
+    moved = body.replace(b"sign_1paid", b"sign_1evil")
+    refused = FakeIngress()
+    assert run(adyen, WebhookRequest("POST", URL, {}, moved), refused).status == 400
+    assert refused.calls == []

@@ -113,13 +113,13 @@ def stripe_body(awakeable_id: str = "sign_1abc", event_id: str = "evt_1") -> byt
 def adyen_item(**overrides: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pspReference": "7914073381342284",
-        "merchantReference": "TestPayment-1407325143704",
+        "merchantReference": "sign_1adyen",
         "merchantAccountCode": "TestMerchant",
         "amount": {"currency": "EUR", "value": 1130},
         "eventCode": "AUTHORISATION",
         "success": "true",
         "reason": "",
-        "additionalData": {"metadata.restate_awakeable_id": "sign_1adyen"},
+        "additionalData": {"metadata.order": "TestPayment-1407325143704"},
     }
     item.update(overrides)
     return item
