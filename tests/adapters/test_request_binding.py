@@ -229,3 +229,11 @@ def test_setting_the_principal_per_request_in_django(django_ready):
     with override_settings(**settings):
         reply = Client(headers={"Idempotency-Key": "k"}).post("/orders")
     assert reply.json() == {"key": _expected_key("/orders", "user:bob")}
+
+
+def test_django_request_restate_without_the_middleware_says_to_add_it(django_ready):
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/orders")
+    with pytest.raises(RuntimeError, match="RestateMiddleware"):
+        request.restate  # noqa: B018

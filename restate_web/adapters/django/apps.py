@@ -20,6 +20,10 @@ class RestateConfig(AppConfig):  # type: ignore[misc]
         from .. import _settings
 
         importlib.import_module(f"{__package__}.checks")  # registers the system checks
+        # request.restate exists from now on: without the middleware it says to add it.
+        from .middleware import _add_request_property
+
+        _add_request_property()
 
         values = getattr(settings, "RESTATE", None)
         # Invalid settings are reported by `manage.py check`, not raised here.

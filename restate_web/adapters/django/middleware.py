@@ -128,6 +128,8 @@ def _request_restate(request: HttpRequest) -> Any:
 
 
 def _add_request_property() -> None:
+    """Give ``HttpRequest`` its ``restate`` property (the app's ``ready()`` and the middleware
+    call this; idempotent)."""
     # A property, not an attribute set per request: which client a piece of code gets depends
     # on where it runs (a helper handed to sync_to_async from an async view runs in a thread
     # and must get the blocking client, or its send would be a coroutine nobody awaits).
