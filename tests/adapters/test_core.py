@@ -96,7 +96,8 @@ def test_settings_names_env_and_explicit_values():
         ({"FORWARD_HEADERS": "authorization"}, "E003"),
         ({"IDEMPOTENCY_HEADER": "bad header"}, "E002"),
         ({"TIMEOUT": -1}, "E002"),
-        ({"PRINCIPAL": "no.such.module.func"}, "E002"),
+        ({"PRINCIPAL": "no.such.module:func"}, "E002"),
+        ({"PRINCIPAL": "tests.adapters.apps.common.principal_from_header"}, "E002"),
         ({"INGRES_URL": "http://x"}, "W001"),
         (["not", "a", "dict"], "E001"),
     ],
@@ -107,6 +108,15 @@ def test_bad_settings_are_reported(values, problem_id):
     if problem_id.startswith("E"):
         with pytest.raises(RestateConfigError, match=rf"restate_web\.{problem_id}"):
             load_settings(values, env={})
+
+
+def test_principal_references_are_module_colon_name():
+    settings = load_settings({"PRINCIPAL": "tests.adapters.apps.common:principal_from_header"})
+    from tests.adapters.apps.common import principal_from_header
+
+    assert settings.principal is principal_from_header
+    _, problems = check_settings({"PRINCIPAL": "tests.adapters.apps.common.principal_from_header"})
+    assert "package.module:function" in problems[0].message
 
 
 def test_unknown_setting_suggests_the_right_name():
