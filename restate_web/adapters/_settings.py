@@ -93,6 +93,9 @@ class RestateSettings:
     guard_contexts: bool = True
     webhooks: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """Webhook endpoints by URL name: an endpoint object, a dotted path to one, or a factory."""
+    admin_url: str | None = None
+    """Restate's admin API for the deploy commands (None: http://localhost:9070)."""
+    admin_token: str | None = None
 
     @property
     def header_lower(self) -> str:
@@ -237,6 +240,8 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "RETRY": ("retry", _parse_bool),
     "GUARD_CONTEXTS": ("guard_contexts", _parse_bool),
     "WEBHOOKS": ("webhooks", _parse_webhooks),
+    "ADMIN_URL": ("admin_url", _parse_url),
+    "ADMIN_TOKEN": ("admin_token", _parse_str),
 }
 
 SETTING_NAMES: tuple[str, ...] = tuple(_FIELDS)
