@@ -171,7 +171,8 @@ def plan_registration(
         if old is None:
             plan.services_added.append(name)
             continue
-        if old.get("ty") != service.get("ty"):
+        same_type = old.get("ty") == service.get("ty")
+        if not same_type:
             plan.type_changes.append(f"{name}: {old.get('ty')} -> {service.get('ty')}")
         old_handlers, new_handlers = _handlers(old), _handlers(service)
         plan.handlers_added += [f"{name}/{h}" for h in new_handlers if h not in old_handlers]
@@ -180,7 +181,7 @@ def plan_registration(
             before = old_handlers.get(handler_name)
             if before is None:
                 continue
-            if before.get("ty") != new.get("ty"):
+            if same_type and before.get("ty") != new.get("ty"):
                 plan.type_changes.append(
                     f"{name}/{handler_name}: {before.get('ty')} -> {new.get('ty')}"
                 )
@@ -249,7 +250,8 @@ def register_deployment(
         additional_headers=additional_headers,
     )
     deployment_id = str(body.get("id")) if body.get("id") else None
-    if status == 200:
+    # 1.7.12 answers a forced overwrite with 200 too; only a non-forced 200 means "unchanged".
+    if status == 200 and not force:
         return RegisterResult(
             "unchanged",
             plan,
