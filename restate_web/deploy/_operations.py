@@ -623,7 +623,12 @@ def check_services(admin: AdminClient, requirements: CheckRequirements) -> Check
                         ),
                     )
                 )
-    problems += _patched_settings(admin, services)
+    inspected = (
+        [s for s in services if s.name in requirements.services]
+        if requirements.services
+        else services
+    )
+    problems += _patched_settings(admin, inspected)
     return CheckResult(services, problems, needed)
 
 
