@@ -1,0 +1,33 @@
+"""Services the signed-serving tests host inside web apps (one per mount: a service name is
+registered by one deployment at a time)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import restate
+from restate import Context
+
+signed_greeter = restate.Service("SignedGreeter")
+
+
+@signed_greeter.handler()
+async def greet(ctx: Context, name: str) -> str:
+    return f"Hello {name}, signed"
+
+
+request_response = restate.Service("SignedRequestResponse")
+
+
+@request_response.handler()
+async def slow_echo(ctx: Context, value: str) -> str:
+    await asyncio.sleep(0.2)
+    return f"{value} over HTTP/1.1"
+
+
+django_greeter = restate.Service("SignedDjangoGreeter")
+
+
+@django_greeter.handler()
+async def hello(ctx: Context, name: str) -> str:
+    return f"Hello {name} from Django"
