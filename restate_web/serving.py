@@ -75,19 +75,15 @@ def _refuse_wsgi(app: Any) -> None:
 def identity_keys_from_env(environ: MutableMapping[str, str] | None = None) -> list[str]:
     """``RESTATE_IDENTITY_KEYS``: comma-separated ``publickeyv1_...`` keys."""
     raw = (os.environ if environ is None else environ).get(IDENTITY_KEYS_ENV, "")
-    return [key.strip() for key in raw.split(",") if key.strip()]
+    return _validated_keys(raw.split(","))
 
 
 def _validated_keys(identity_keys: Iterable[str] | None) -> list[str]:
-    keys = identity_keys_from_env() if identity_keys is None else list(identity_keys)
-    for key in keys:
-        if not isinstance(key, str) or not key.startswith(KEY_PREFIX):
-            raise ValueError(
-                f"identity key {key!r} is not a Restate request-identity public key: they look "
-                f"like {KEY_PREFIX}... (restate-server logs it at start: 'Loaded request "
-                "identity key kid: ...')"
-            )
-    return keys
+    if identity_keys is None:
+        return identity_keys_from_env()
+    from .adapters._settings import _parse_identity_keys
+
+    return list(_parse_identity_keys(list(identity_keys)))
 
 
 def is_loopback(host: str | None) -> bool:

@@ -31,3 +31,6 @@ django_greeter = restate.Service("SignedDjangoGreeter")
 @django_greeter.handler()
 async def hello(ctx: Context, name: str) -> str:
     return f"Hello {name} from Django"
+
+
+django_services = [django_greeter]

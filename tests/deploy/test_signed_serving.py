@@ -5,8 +5,8 @@ verify with the public key. Registered through the CLI, called through the ingre
 from __future__ import annotations
 
 import base64
-import re
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,7 +90,13 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signed]:
                 "tests.deploy.signed_fastapi_app:app", cwd=ROOT, env=env
             ) as fastapi,
             ServiceProcess.start(
-                "tests.deploy.signed_django_asgi:application", cwd=ROOT, env=env
+                "tests.deploy.signed_django_asgi:application",
+                cwd=ROOT,
+                env={
+                    "RESTATE_IDENTITY_KEYS": kid,
+                    "RESTATE_SERVICES_PATH": "/restate/dj",
+                    "DEPLOY_TEST_SERVICES": "tests.deploy.signed_services:django_services",
+                },
             ) as django,
         ):
             yield Signed(server, kid, fastapi, django)
