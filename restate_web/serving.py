@@ -27,6 +27,15 @@ from typing import Any
 
 from ._optional import require
 
+__all__ = [
+    "IDENTITY_KEYS_ENV",
+    "WSGIServingError",
+    "identity_keys_from_env",
+    "mount_services",
+    "services_app",
+    "with_services",
+]
+
 logger = logging.getLogger("restate_web.serving")
 
 Scope = MutableMapping[str, Any]
