@@ -93,6 +93,8 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signed]:
                 "tests.deploy.signed_django_asgi:application",
                 cwd=ROOT,
                 env={
+                    # Explicit: other tests set another settings module in this process.
+                    "DJANGO_SETTINGS_MODULE": "tests.deploy.django_site.settings_services",
                     "RESTATE_IDENTITY_KEYS": kid,
                     "RESTATE_SERVICES_PATH": "/restate/dj",
                     "DEPLOY_TEST_SERVICES": "tests.deploy.signed_services:django_services",
