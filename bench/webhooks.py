@@ -40,8 +40,6 @@ from restate_web.ingress import AsyncIngressClient, IngressClient
 from restate_web.webhooks import (
     CallbackEndpoint,
     ResolveAwakeable,
-    StandardWebhooksVerifier,
-    StripeVerifier,
     WebhookEndpoint,
     WebhookProvider,
     WebhookRequest,
@@ -55,7 +53,12 @@ from restate_web.webhooks import (
     stripe_webhooks,
 )
 from restate_web.webhooks._json import loads_json
-from restate_web.webhooks.verifiers import AdyenVerifier, HmacVerifier
+from restate_web.webhooks._verifiers import (
+    AdyenVerifier,
+    HmacVerifier,
+    StandardWebhooksVerifier,
+    StripeVerifier,
+)
 
 URL = "https://shop.example/webhooks"
 STRIPE_SECRET = "whsec_bench_0123456789abcdefghijklmnopqrstuv"

@@ -20,6 +20,10 @@ from typing import Any, Literal
 ENV_PREFIX = "RESTATE_"
 DEFAULT_IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_KEY_MAX_LENGTH = 255
+# Providers give up on a delivery after 5 s (Shopify, Paddle, Razorpay) to 10 s (GitHub) and
+# redeliver it later anyway: a webhook mount answers 503 well before that instead of holding a
+# worker for the ingress client's whole retry budget.
+DEFAULT_WEBHOOK_TIMEOUT = 2.0
 
 # Restate stores every ingress header in its journal, and some would change the request itself:
 # these are never forwarded, whatever FORWARD_HEADERS says.
@@ -101,6 +105,8 @@ class RestateSettings:
     services: Any = None
     """SDK services to serve from the web app (a list, or a ``"module:name"`` of one)."""
     services_path: str = "/restate"
+    webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
+    """Seconds a webhook mount waits for Restate (retries included) before answering 503."""
 
     @property
     def header_lower(self) -> str:
@@ -164,6 +170,13 @@ def _parse_timeout(value: Any) -> float | None:
     number = float(value)
     if number <= 0:
         raise ValueError(f"must be a positive number of seconds, got {value!r}")
+    return number
+
+
+def _parse_webhook_timeout(value: Any) -> float:
+    number = _parse_timeout(value)
+    if number is None:
+        raise ValueError("expected a positive number of seconds (the default is 2)")
     return number
 
 
@@ -282,6 +295,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "IDENTITY_KEYS": ("identity_keys", _parse_identity_keys),
     "SERVICES": ("services", _parse_services),
     "SERVICES_PATH": ("services_path", _parse_path),
+    "WEBHOOK_TIMEOUT": ("webhook_timeout", _parse_webhook_timeout),
 }
 
 SETTING_NAMES: tuple[str, ...] = tuple(_FIELDS)

@@ -1,24 +1,32 @@
-"""Mounting webhook endpoints in a web framework: what the three mounts share.
+"""Mounting webhook endpoints in a web framework: the one dispatch all three mounts share.
 
 An app names its endpoints (``{"stripe": WebhookEndpoint(...), "pay": CallbackEndpoint(...)}``)
-in code or in the ``WEBHOOKS`` setting (values may be dotted paths, resolved on first use).
-Each framework mount serves ``POST <prefix>/<name>`` and only translates: it checks
-Content-Length before reading, reads at most ``max_body_size + 1`` raw bytes (never a re-parsed
-body: signatures are over the exact bytes), hands a ``WebhookRequest`` to the endpoint with the
-app's ingress client, and writes the ``WebhookResponse`` back.
+in code or in the ``WEBHOOKS`` setting (values may be ``"module:name"`` references, resolved on
+first use). Each framework mount serves ``POST <prefix>/<name>`` and only translates: it hands
+:meth:`WebhookMount.dispatch` (or :meth:`~WebhookMount.dispatch_async`) the name, method, URL,
+headers and a way to read the raw body, and writes the ``WebhookResponse`` back. The dispatch
+checks Content-Length before reading, reads at most ``max_body_size + 1`` raw bytes (never a
+re-parsed body: signatures are over the exact bytes), runs the endpoint within the app's
+``WEBHOOK_TIMEOUT`` budget and logs requests that never reach an endpoint.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import Any
+import weakref
+from collections.abc import AsyncIterable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..webhooks.pipeline import Endpoint, WebhookResponse
+from ..ingress import IngressClient, RetryPolicy
+from ..webhooks._pipeline import Endpoint, WebhookResponse, log_outcome
+from ..webhooks._request import Headers, HeadersInput, WebhookRequest
+
+if TYPE_CHECKING:
+    from ._core import Integration
 
 EndpointSpec = Endpoint | str | Callable[[], Endpoint]
-"""An endpoint, a dotted path to one ("pkg.module:name" or "pkg.module.name"), or a factory."""
+"""An endpoint, a ``"package.module:name"`` reference to one, or a factory."""
 
 READ_CHUNK = 64 * 1024
 
@@ -29,11 +37,9 @@ class WebhookMountError(LookupError):
 
 def _import(path: str) -> Any:
     module_name, sep, attribute = path.partition(":")
-    if not sep:
-        module_name, _, attribute = path.rpartition(".")
-    if not module_name or not attribute:
+    if not sep or not module_name or not attribute:
         raise WebhookMountError(
-            f"webhook endpoint {path!r} is not a dotted path like 'myapp.webhooks:stripe'"
+            f"webhook endpoint {path!r} is not a reference like 'myapp.webhooks:stripe'"
         )
     try:
         target: Any = importlib.import_module(module_name)
@@ -52,29 +58,37 @@ def resolve_endpoint(name: str, spec: Any) -> Endpoint:
     if not isinstance(value, Endpoint):
         raise WebhookMountError(
             f"webhook endpoint {name!r} is {type(value).__name__}, not a WebhookEndpoint or "
-            "CallbackEndpoint (or a dotted path / factory giving one)"
+            "CallbackEndpoint (or a 'module:name' reference / factory giving one)"
         )
     return value
 
 
 class WebhookMount:
-    """Endpoints by name. ``endpoints=None`` means: read the app's ``WEBHOOKS`` setting."""
+    """The endpoints of one app by name, and the dispatch of a request to them.
 
-    def __init__(
-        self,
-        endpoints: Mapping[str, EndpointSpec] | None,
-        configured: Callable[[], Mapping[str, Any] | None] | None = None,
-    ) -> None:
+    ``endpoints=None`` means: read the app's ``WEBHOOKS`` setting.
+    """
+
+    def __init__(self, endpoints: Mapping[str, EndpointSpec] | None, integration: Integration):
         self._specs = dict(endpoints) if endpoints is not None else None
-        self._configured = configured
+        # Weak: the mounts of an app live in a table keyed (weakly) by the app's integration.
+        self._integration = weakref.ref(integration)
+        self.budget = integration.settings.webhook_timeout
         self._resolved: dict[str, Endpoint] = {}
         self._lock = threading.Lock()
+        self._sync_client: IngressClient | None = None
+
+    @property
+    def integration(self) -> Integration:
+        integration = self._integration()
+        if integration is None:
+            raise RuntimeError("the app this webhook mount belonged to is gone")
+        return integration
 
     def _spec_table(self) -> Mapping[str, Any]:
         if self._specs is not None:
             return self._specs
-        table = self._configured() if self._configured is not None else None
-        return table or {}
+        return self.integration.settings.webhooks or {}
 
     def endpoint(self, name: str) -> Endpoint | None:
         found = self._resolved.get(name)
@@ -91,19 +105,121 @@ class WebhookMount:
     def names(self) -> list[str]:
         return sorted(self._spec_table())
 
+    def sync_client(self) -> IngressClient:
+        """The blocking client of the mount: the app's settings, retries capped at the budget.
 
-def not_found(name: str, known: Iterable[str]) -> WebhookResponse:
-    # The known names are not listed: the 404 goes to whoever calls, not to the app's owner.
-    del known
-    return WebhookResponse.json(404, {"error": "unknown_webhook", "name": name[:100]})
+        Each call also gets the rest of the budget as its ``timeout=``; the cap keeps the
+        retries of a refused connection within the budget as well, so a blocking worker is
+        never held longer than ``WEBHOOK_TIMEOUT`` (plus one attempt's connect time).
+        """
+        client = self._sync_client
+        if client is None:
+            with self._lock:
+                if self._sync_client is None:
+                    settings = self.integration.settings
+                    retry: RetryPolicy | bool = (
+                        RetryPolicy(max_duration=self.budget) if settings.retry else False
+                    )
+                    self._sync_client = IngressClient(
+                        settings.ingress_url,
+                        token=settings.ingress_token,
+                        timeout=self.budget,
+                        retry=retry,
+                    )
+                client = self._sync_client
+        return client
+
+    # -- dispatch
+
+    def _admit(
+        self, name: str, headers: HeadersInput, body_unbounded: bool
+    ) -> tuple[Endpoint, Headers] | WebhookResponse:
+        """Before the body is read: the endpoint, or the answer (404, 413, 400, 411)."""
+        endpoint = self.endpoint(name)
+        if endpoint is None:
+            # The known names are not listed: the 404 goes to whoever calls.
+            response = WebhookResponse.json(404, {"error": "unknown_webhook", "name": name[:100]})
+            log_outcome(404, "unknown_webhook")
+            return response
+        parsed = headers if isinstance(headers, Headers) else Headers(headers)
+        early = endpoint.check_content_length(parsed.get("content-length"))
+        if early is not None:
+            log_outcome(early.status, _result_of(early), provider=endpoint.provider_name)
+            return early
+        if body_unbounded:
+            # WSGI gives no end-of-body signal unless the server sets wsgi.input_terminated;
+            # reading on could block or read nothing, and a signature over nothing only fails.
+            log_outcome(411, "length_required", provider=endpoint.provider_name)
+            return WebhookResponse.json(411, {"error": "length_required"})
+        return endpoint, parsed
+
+    def dispatch(
+        self,
+        name: str,
+        method: str,
+        url: str,
+        headers: HeadersInput,
+        read: Callable[[int], bytes],
+        *,
+        body_unbounded: bool = False,
+    ) -> WebhookResponse:
+        """Serve one request in a blocking view. ``read(n)`` reads up to ``n`` body bytes."""
+        admitted = self._admit(name, headers, body_unbounded)
+        if isinstance(admitted, WebhookResponse):
+            return admitted
+        endpoint, parsed = admitted
+        body = read_limited(read, endpoint.max_body_size)
+        request = WebhookRequest(method, url, parsed, body)
+        return endpoint.handle(request, self.sync_client(), timeout=self.budget)
+
+    async def dispatch_async(
+        self,
+        name: str,
+        method: str,
+        url: str,
+        headers: HeadersInput,
+        chunks: AsyncIterable[bytes],
+    ) -> WebhookResponse:
+        """Serve one request in an async view; ``chunks`` is the body stream."""
+        admitted = self._admit(name, headers, False)
+        if isinstance(admitted, WebhookResponse):
+            return admitted
+        endpoint, parsed = admitted
+        body = await read_limited_async(chunks, endpoint.max_body_size)
+        request = WebhookRequest(method, url, parsed, body)
+        client = self.integration.async_client()
+        return await endpoint.handle_async(request, client, timeout=self.budget)
+
+    def close(self) -> None:
+        client, self._sync_client = self._sync_client, None
+        if client is not None:
+            client.close()
 
 
-def length_required() -> WebhookResponse:
-    """411 for a body without Content-Length that the WSGI server cannot bound for us.
+def _result_of(response: WebhookResponse) -> str:
+    return {413: "payload_too_large", 400: "bad_content_length"}.get(response.status, "refused")
 
-    WSGI gives no end-of-body signal unless the server sets ``wsgi.input_terminated``; reading
-    on could block or read nothing, and a signature over nothing only ever fails."""
-    return WebhookResponse.json(411, {"error": "length_required"})
+
+class WebhookMounts:
+    """One :class:`WebhookMount` per app (each app has its own settings and clients)."""
+
+    def __init__(self, endpoints: Mapping[str, EndpointSpec] | None) -> None:
+        self._endpoints = endpoints
+        self._mounts: weakref.WeakKeyDictionary[Integration, WebhookMount] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def for_app(self, integration: Integration) -> WebhookMount:
+        mount = self._mounts.get(integration)
+        if mount is None:
+            with self._lock:
+                mount = self._mounts.get(integration)
+                if mount is None:
+                    mount = WebhookMount(self._endpoints, integration)
+                    self._mounts[integration] = mount
+                    weakref.finalize(integration, mount.close)
+        return mount
 
 
 def wsgi_body_unbounded(environ: Mapping[str, Any]) -> bool:

@@ -32,8 +32,6 @@ from starlette.responses import Response  # noqa: E402
 
 from .. import guards  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
-from ..webhooks import WebhookRequest  # noqa: E402
-from ..webhooks.pipeline import WebhookResponse  # noqa: E402
 from ._core import (  # noqa: E402
     Integration,
     RequestBinding,
@@ -44,12 +42,7 @@ from ._core import (  # noqa: E402
 )
 from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import RestateSettings  # noqa: E402
-from ._webhooks import (  # noqa: E402
-    EndpointSpec,
-    WebhookMount,
-    not_found,
-    read_limited_async,
-)
+from ._webhooks import EndpointSpec, WebhookMounts  # noqa: E402
 
 __all__ = [
     "IdempotencyKey",
@@ -382,38 +375,19 @@ RequireIdempotencyKey = Depends(require_idempotency_key)
 def webhook_router(endpoints: Mapping[str, EndpointSpec] | None = None) -> APIRouter:
     """An ``APIRouter`` serving ``POST /{name}`` for each webhook endpoint.
 
-    ``endpoints`` maps URL names to ``WebhookEndpoint``/``CallbackEndpoint`` objects (or dotted
-    paths, or factories); without it, the app's ``WEBHOOKS`` setting is used. Mount it with
-    ``app.include_router(webhook_router(...), prefix="/webhooks")``. The body is read raw, at
-    most ``max_body_size + 1`` bytes, and handed to the endpoint with the app's async client.
+    ``endpoints`` maps URL names to ``WebhookEndpoint``/``CallbackEndpoint`` objects (or
+    ``"module:name"`` references, or factories); without it, the app's ``WEBHOOKS`` setting is
+    used. Mount it with ``app.include_router(webhook_router(...), prefix="/webhooks")``.
     """
     router = APIRouter()
-    mounts: dict[int, WebhookMount] = {}
-
-    def mount_for(request: Request) -> WebhookMount:
-        # One mount per app: with endpoints=None each app reads its own WEBHOOKS setting.
-        integration = get_integration(request)
-        key = id(integration)
-        if key not in mounts:
-            mounts[key] = WebhookMount(endpoints, lambda: integration.settings.webhooks)
-        return mounts[key]
+    mounts = WebhookMounts(endpoints)
 
     @router.post("/{name}", include_in_schema=False)
     async def restate_webhook(name: str, request: Request) -> Response:
-        mount = mount_for(request)
-        endpoint = mount.endpoint(name)
-        if endpoint is None:
-            return _webhook_response(not_found(name, mount.names()))
-        early = endpoint.check_content_length(request.headers.get("content-length"))
-        if early is not None:
-            return _webhook_response(early)
-        body = await read_limited_async(request.stream(), endpoint.max_body_size)
-        webhook = WebhookRequest(request.method, str(request.url), request.headers.raw, body)
-        client = get_integration(request).async_client()
-        return _webhook_response(await endpoint.handle_async(webhook, client))
+        mount = mounts.for_app(get_integration(request))
+        result = await mount.dispatch_async(
+            name, request.method, str(request.url), request.headers.raw, request.stream()
+        )
+        return Response(result.body, status_code=result.status, headers=dict(result.headers))
 
     return router
-
-
-def _webhook_response(result: WebhookResponse) -> Response:
-    return Response(result.body, status_code=result.status, headers=dict(result.headers))

@@ -40,8 +40,6 @@ from flask import (  # noqa: E402
 
 from .. import guards  # noqa: E402
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
-from ..webhooks import WebhookRequest  # noqa: E402
-from ..webhooks.pipeline import WebhookResponse  # noqa: E402
 from ._core import (  # noqa: E402
     Integration,
     RequestBinding,
@@ -52,14 +50,7 @@ from ._core import (  # noqa: E402
 )
 from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
-from ._webhooks import (  # noqa: E402
-    EndpointSpec,
-    WebhookMount,
-    length_required,
-    not_found,
-    read_limited,
-    wsgi_body_unbounded,
-)
+from ._webhooks import EndpointSpec, WebhookMounts, wsgi_body_unbounded  # noqa: E402
 
 __all__ = [
     "Restate",
@@ -294,38 +285,25 @@ def webhook_blueprint(
 ) -> Blueprint:
     """A ``Blueprint`` serving ``POST /<name>`` for each webhook endpoint.
 
-    ``endpoints`` maps URL names to ``WebhookEndpoint``/``CallbackEndpoint`` objects (or dotted
-    paths, or factories); without it, the app's ``RESTATE_WEBHOOKS`` config is used. Register it
-    with ``app.register_blueprint(webhook_blueprint(...), url_prefix="/webhooks")``. The body is
-    read raw from the WSGI stream, at most ``max_body_size + 1`` bytes.
+    ``endpoints`` maps URL names to ``WebhookEndpoint``/``CallbackEndpoint`` objects (or
+    ``"module:name"`` references, or factories); without it, the app's ``RESTATE_WEBHOOKS``
+    config is used. Register it with
+    ``app.register_blueprint(webhook_blueprint(...), url_prefix="/webhooks")``.
     """
     blueprint = Blueprint(name, __name__)
-    mounts: dict[int, WebhookMount] = {}
-
-    def mount_for(integration: Integration) -> WebhookMount:
-        key = id(integration)
-        if key not in mounts:
-            mounts[key] = WebhookMount(endpoints, lambda: integration.settings.webhooks)
-        return mounts[key]
+    mounts = WebhookMounts(endpoints)
 
     @blueprint.post("/<name>")
     def restate_webhook(name: str) -> Response:
-        integration = _integration()
-        mount = mount_for(integration)
-        endpoint = mount.endpoint(name)
-        if endpoint is None:
-            return _webhook_response(not_found(name, mount.names()))
-        early = endpoint.check_content_length(request.headers.get("content-length"))
-        if early is not None:
-            return _webhook_response(early)
-        if wsgi_body_unbounded(request.environ):
-            return _webhook_response(length_required())
-        body = read_limited(request.stream.read, endpoint.max_body_size)
-        webhook = WebhookRequest(request.method, request.url, list(request.headers.items()), body)
-        return _webhook_response(endpoint.handle(webhook, integration.sync_client()))
+        mount = mounts.for_app(_integration())
+        result = mount.dispatch(
+            name,
+            request.method,
+            request.url,
+            list(request.headers.items()),
+            request.stream.read,
+            body_unbounded=wsgi_body_unbounded(request.environ),
+        )
+        return Response(result.body, status=result.status, headers=dict(result.headers))
 
     return blueprint
-
-
-def _webhook_response(result: WebhookResponse) -> Response:
-    return Response(result.body, status=result.status, headers=dict(result.headers))

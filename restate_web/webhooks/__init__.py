@@ -1,54 +1,30 @@
 """Verified provider webhooks that resolve Restate awakeables or start handlers.
 
-The core is framework-agnostic and pure: adapters build a :class:`WebhookRequest`
-from their framework's request and call ``endpoint.handle(request, client)``
-(blocking) or ``await endpoint.handle_async(request, client)``, then translate
-the :class:`WebhookResponse` back. See :mod:`.pipeline` for the response rules.
+Mount a :class:`WebhookEndpoint` (one provider's webhook URL) or a :class:`CallbackEndpoint`
+(signed callback URLs) with your framework's webhook mount (``webhook_router``,
+``webhook_blueprint``, ``restate_web.adapters.django.urls``), or call
+``endpoint.handle(WebhookRequest(...), client)`` yourself. The README's Webhooks section
+documents each provider, route action and response.
 """
 
-from .callbacks import CallbackEndpoint, make_callback_url, make_reject_callback_url
-from .errors import (
-    ParseFailure,
-    VerificationFailure,
+from ._callbacks import CallbackEndpoint, make_callback_url, make_reject_callback_url
+from ._errors import (
     WebhookConfigurationError,
     WebhookError,
     WebhookParseError,
     WebhookVerificationError,
 )
-from .events import (
-    AWAKEABLE_ID_KEY,
-    EventParser,
-    Extractor,
-    JsonEventParser,
-    WebhookEvent,
-    extract,
-    extract_text,
-    first_of,
-    lookup_path,
-    named_attribute,
-)
-from .pipeline import (
-    DEFAULT_MAX_BODY_SIZE,
+from ._events import JsonEventParser, WebhookEvent, first_of, named_attribute
+from ._pipeline import (
     DeadLetter,
-    Endpoint,
     Ignore,
     RejectAwakeable,
     ResolveAwakeable,
-    Route,
-    RouteAction,
     SendToHandler,
-    Step,
-    StepOutcome,
     SubmitWorkflow,
     WebhookEndpoint,
-    WebhookPlan,
-    WebhookResponse,
-    classify_failure,
-    drive,
-    event_envelope,
-    respond,
 )
-from .providers import (
+from ._providers import (
     WebhookProvider,
     adyen_webhooks,
     github_webhooks,
@@ -57,87 +33,44 @@ from .providers import (
     paddle_webhooks,
     razorpay_webhooks,
     shopify_webhooks,
+    square_reference_id,
     square_webhooks,
     standard_webhooks,
     stripe_webhooks,
 )
-from .request import Headers, WebhookRequest
-from .verifiers import (
-    AdyenVerifier,
-    Clock,
-    GitHubVerifier,
-    HmacVerifier,
-    LemonSqueezyVerifier,
-    PaddleVerifier,
-    RazorpayVerifier,
-    ShopifyVerifier,
-    SquareVerifier,
-    StandardWebhooksVerifier,
-    StripeVerifier,
-    WebhookVerifier,
-)
+from ._request import WebhookRequest
+from ._verifiers import WebhookVerifier
 
 __all__ = [
-    "AWAKEABLE_ID_KEY",
-    "DEFAULT_MAX_BODY_SIZE",
-    "AdyenVerifier",
     "CallbackEndpoint",
-    "Clock",
     "DeadLetter",
-    "Endpoint",
-    "EventParser",
-    "Extractor",
-    "GitHubVerifier",
-    "Headers",
-    "HmacVerifier",
     "Ignore",
     "JsonEventParser",
-    "LemonSqueezyVerifier",
-    "PaddleVerifier",
-    "ParseFailure",
-    "RazorpayVerifier",
     "RejectAwakeable",
     "ResolveAwakeable",
-    "Route",
-    "RouteAction",
     "SendToHandler",
-    "ShopifyVerifier",
-    "SquareVerifier",
-    "StandardWebhooksVerifier",
-    "Step",
-    "StepOutcome",
-    "StripeVerifier",
     "SubmitWorkflow",
-    "VerificationFailure",
     "WebhookConfigurationError",
     "WebhookEndpoint",
     "WebhookError",
     "WebhookEvent",
     "WebhookParseError",
-    "WebhookPlan",
     "WebhookProvider",
     "WebhookRequest",
-    "WebhookResponse",
     "WebhookVerificationError",
     "WebhookVerifier",
     "adyen_webhooks",
-    "classify_failure",
-    "drive",
-    "event_envelope",
-    "extract",
-    "extract_text",
     "first_of",
     "github_webhooks",
     "hmac_webhooks",
     "lemonsqueezy_webhooks",
-    "lookup_path",
     "make_callback_url",
     "make_reject_callback_url",
     "named_attribute",
     "paddle_webhooks",
     "razorpay_webhooks",
-    "respond",
     "shopify_webhooks",
+    "square_reference_id",
     "square_webhooks",
     "standard_webhooks",
     "stripe_webhooks",

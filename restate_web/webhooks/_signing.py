@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from .errors import WebhookConfigurationError
+from ._errors import WebhookConfigurationError
 
 SignatureEncoding = Literal["hex", "base64", "base64url"]
 SecretInput = str | bytes | Sequence[str | bytes]

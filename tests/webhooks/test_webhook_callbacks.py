@@ -15,10 +15,10 @@ from restate_web.webhooks import (
     CallbackEndpoint,
     WebhookConfigurationError,
     WebhookRequest,
-    WebhookResponse,
     make_callback_url,
     make_reject_callback_url,
 )
+from restate_web.webhooks._pipeline import WebhookResponse
 
 from .fake_ingress import FakeIngress
 from .webhook_support import NOW, clock

@@ -9,6 +9,9 @@ through ``WebhookEndpoint`` with the real ``IngressClient`` or
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -17,22 +20,26 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from square.utils.webhooks_helper import verify_signature
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
-from restate_web.testing import free_port
+from restate_web.testing import RestateServer, free_port
 from restate_web.webhooks import (
     CallbackEndpoint,
     DeadLetter,
     RejectAwakeable,
     ResolveAwakeable,
-    StripeVerifier,
     WebhookEndpoint,
     WebhookRequest,
-    WebhookResponse,
     make_callback_url,
     make_reject_callback_url,
+    square_reference_id,
+    square_webhooks,
     stripe_webhooks,
 )
+from restate_web.webhooks._events import WebhookEvent
+from restate_web.webhooks._pipeline import ResolveStep, WebhookResponse, dead_letter_key
+from restate_web.webhooks._verifiers import StripeVerifier
 
 SECRET = "whsec_e2e_secret"
 CALLBACK_SECRET = "e2e-callback-secret-0123456789abcdef"
@@ -198,12 +205,58 @@ def test_invalid_awakeable_id_is_acknowledged_and_dead_lettered(delivery: Delive
         payment_event("payment_intent.succeeded", event_id, "sign_1notAnAwakeable")
     )
     assert delivery.deliver(ENDPOINT, bogus, times=3) == [200, 200, 200]
-    # The dead letter went to Greeter/echo with the event id as idempotency key, once: calling
-    # with the same key returns that first invocation's result.
-    letter = delivery.sync.service("Greeter").call("echo", "probe", idempotency_key=event_id)
+    # The dead letter went to Greeter/echo once, keyed by event and failed step: calling with
+    # the same key returns that first invocation's result.
+    letter = delivery.sync.service("Greeter").call(
+        "echo", "probe", idempotency_key=letter_key(event_id, "sign_1notAnAwakeable")
+    )
     assert letter["id"] == event_id and letter["provider"] == "stripe"
     assert letter["error"]["status"] == 400
     assert letter["action"] == "resolve awakeable sign_1notAnAwakeable"
+
+
+def letter_key(event_id: str, awakeable_id: str) -> str:
+    """The idempotency key of the dead letter for a failed resolve of ``awakeable_id``."""
+    event = WebhookEvent("stripe", event_id, "payment_intent.succeeded", {})
+    return dead_letter_key(event, ResolveStep(event, awakeable_id, None))
+
+
+@pytest.mark.server
+def test_two_failed_steps_of_one_event_give_two_dead_letters(
+    delivery: Delivery, restate_server: RestateServer
+) -> None:
+    """Defect 6: every dead letter of an event used the event id as its key, so the second
+    failed step's letter was a duplicate of the first and its body was dropped."""
+    event_id = f"evt_two_{uuid.uuid4().hex[:12]}"
+    endpoint = WebhookEndpoint(
+        stripe_webhooks(SECRET),
+        {
+            "payment_intent.succeeded": [
+                ResolveAwakeable(awakeable_id=lambda e: "sign_1firstBogus"),
+                ResolveAwakeable(awakeable_id=lambda e: "sign_1secondBogus"),
+            ]
+        },
+        dead_letter=DeadLetter("Greeter", "echo"),
+    )
+    request = stripe_request(payment_event("payment_intent.succeeded", event_id, "sign_1x"))
+    # Redelivered three times: still one letter per failed step.
+    assert delivery.deliver(endpoint, request, times=3) == [200, 200, 200]
+    rows = restate_server.query(
+        "SELECT idempotency_key FROM sys_invocation WHERE target_service_name = 'Greeter' "
+        f"AND target_handler_name = 'echo' AND idempotency_key LIKE '{event_id}%'"
+    )
+    assert len(rows) == 2
+    letters = [
+        delivery.sync.service("Greeter").call(
+            "echo", "probe", idempotency_key=letter_key(event_id, awakeable_id)
+        )
+        for awakeable_id in ("sign_1firstBogus", "sign_1secondBogus")
+    ]
+    assert [letter["action"] for letter in letters] == [
+        "resolve awakeable sign_1firstBogus",
+        "resolve awakeable sign_1secondBogus",
+    ]
+    assert all(letter["id"] == event_id and letter["error"]["status"] == 400 for letter in letters)
 
 
 @pytest.mark.server
@@ -249,3 +302,42 @@ def test_unreachable_restate_answers_503(kind: str) -> None:
 
         response = asyncio.run(go())
     assert response.status == 503
+
+
+@pytest.mark.server
+def test_square_payment_resolves_through_reference_id_not_the_note(delivery: Delivery) -> None:
+    """Square's default awakeable-id location is the payment's reference_id (40 characters,
+    not shown to the customer), written with square_reference_id(); the note may be shown."""
+    key, awakeable_id = start_payment(delivery.sync, 310)
+    reference = square_reference_id(awakeable_id)
+    assert len(reference) <= 40  # Square's limit for reference_id
+    endpoint = WebhookEndpoint(
+        square_webhooks("square-signature-key", notification_url=URL),
+        {
+            "payment.updated": ResolveAwakeable(
+                payload=lambda e: e.payload["data"]["object"]["payment"]
+            )
+        },
+    )
+    payment = {"id": "pay_1", "status": "COMPLETED", "reference_id": reference, "note": "Thanks!"}
+    body = json.dumps(
+        {
+            "event_id": f"sq-{key}",
+            "type": "payment.updated",
+            "data": {"type": "payment", "id": "pay_1", "object": {"payment": payment}},
+        }
+    )
+    signature = base64.b64encode(
+        hmac.new(b"square-signature-key", (URL + body).encode(), hashlib.sha256).digest()
+    ).decode()
+    assert verify_signature(  # Square's own verifier accepts the delivery
+        request_body=body,
+        signature_header=signature,
+        signature_key="square-signature-key",
+        notification_url=URL,
+    )
+    headers = {"x-square-hmacsha256-signature": signature}
+    request = WebhookRequest("POST", URL, headers, body.encode())
+    assert delivery.deliver(endpoint, request) == [200]
+    result = delivery.sync.workflow("PaymentWait", key).attach(timeout=30)
+    assert result == {"amount": 310, "paid": True, "result": payment}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -11,13 +12,11 @@ from restate_web.webhooks import (
     WebhookEvent,
     WebhookParseError,
     WebhookRequest,
-    extract,
-    extract_text,
     first_of,
     hmac_webhooks,
-    lookup_path,
     named_attribute,
 )
+from restate_web.webhooks._events import extract, extract_text, lookup_path
 
 from .webhook_support import CASES_BY_NAME, adyen_item, stripe_body
 
@@ -26,6 +25,10 @@ def parse(name: str, body: bytes | None = None, **headers: str) -> list[WebhookE
     case = CASES_BY_NAME[name]
     request = case.request(body=body, extra_headers=headers or None)
     return case.provider().verify_and_parse(request)
+
+
+def digest_id(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def only(name: str, body: bytes | None = None, **headers: str) -> WebhookEvent:
@@ -106,7 +109,7 @@ def test_square_event() -> None:
         {
             "event_id": "e-42",
             "type": "payment.updated",
-            "data": {"object": {"payment": {"note": "sign_1sq", "reference_id": "short"}}},
+            "data": {"object": {"payment": {"note": "sign_1note", "reference_id": "sq"}}},
         }
     )
     event = only("square", body)
@@ -129,7 +132,9 @@ def test_razorpay_event_and_body_hash_fallback() -> None:
         }
     )
     event = only("razorpay", body)
-    assert (event.id, event.type) == ("Ev_1", "payment.failed")
+    # x-razorpay-event-id is not signed: the identity is the body's digest (defect 7).
+    assert (event.id, event.type) == (digest_id(body), "payment.failed")
+    assert event.delivery_id == "Ev_1"
     assert defaults("razorpay", event) == ("r1", "Payment was unsuccessful")
     order = dumps(
         {
@@ -138,7 +143,7 @@ def test_razorpay_event_and_body_hash_fallback() -> None:
         }
     )
     assert defaults("razorpay", only("razorpay", order))[0] == "o1"
-    # Without x-razorpay-event-id, the id is a hash of the body: stable across redeliveries.
+    # Without x-razorpay-event-id the id is the same hash of the body.
     case = CASES_BY_NAME["razorpay"]
     request = case.request(body=order)
     headerless = WebhookRequest(
@@ -154,10 +159,8 @@ def test_razorpay_event_and_body_hash_fallback() -> None:
 def test_github_event_type_includes_action() -> None:
     body = dumps({"action": "deploy", "client_payload": {"restate_awakeable_id": "g1"}})
     event = only("github", body)
-    assert (event.id, event.type) == (
-        "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-        "repository_dispatch.deploy",
-    )
+    assert (event.id, event.type) == (digest_id(body), "repository_dispatch.deploy")
+    assert event.delivery_id == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
     assert defaults("github", event)[0] == "g1"
     assert only("github", dumps({"ref": "refs/heads/main"})).type == "repository_dispatch"
 
@@ -173,7 +176,8 @@ def test_shopify_event_reads_note_attributes() -> None:
         }
     )
     event = only("shopify", body)
-    assert (event.id, event.type) == ("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "orders/paid")
+    assert (event.id, event.type) == (digest_id(body), "orders/paid")
+    assert event.delivery_id == "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
     assert defaults("shopify", event)[0] == "s1"
 
 

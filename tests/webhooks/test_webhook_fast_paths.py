@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from restate_web.webhooks import Headers
 from restate_web.webhooks._json import loads_json
+from restate_web.webhooks._request import Headers
 from restate_web.webhooks._signing import HmacKey, decode_signature, encode_signature
 
 ALGORITHMS = ["sha256", "sha1", "sha512", "sha384", "sha3_256", "blake2b"]

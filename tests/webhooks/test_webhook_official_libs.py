@@ -17,15 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restate_web.webhooks import (
+from restate_web.webhooks import WebhookRequest, WebhookVerificationError
+from restate_web.webhooks._verifiers import (
     AdyenVerifier,
     PaddleVerifier,
     RazorpayVerifier,
     SquareVerifier,
     StandardWebhooksVerifier,
     StripeVerifier,
-    WebhookRequest,
-    WebhookVerificationError,
 )
 
 from .webhook_support import NOW, adyen_item, clock, stripe_body

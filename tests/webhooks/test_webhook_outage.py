@@ -24,14 +24,9 @@ import pytest
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
 from restate_web.testing import RestateServer
-from restate_web.webhooks import (
-    ResolveAwakeable,
-    StripeVerifier,
-    WebhookEndpoint,
-    WebhookRequest,
-    WebhookResponse,
-    stripe_webhooks,
-)
+from restate_web.webhooks import ResolveAwakeable, WebhookEndpoint, WebhookRequest, stripe_webhooks
+from restate_web.webhooks._pipeline import WebhookResponse
+from restate_web.webhooks._verifiers import StripeVerifier
 from tests.conftest import LoopThread, own_restate_stack
 
 SECRET = "whsec_outage_secret"

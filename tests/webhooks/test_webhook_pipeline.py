@@ -27,18 +27,20 @@ from restate_web.webhooks import (
     RejectAwakeable,
     ResolveAwakeable,
     SendToHandler,
-    StepOutcome,
     SubmitWorkflow,
     WebhookEndpoint,
-    WebhookPlan,
     WebhookRequest,
-    WebhookResponse,
     adyen_webhooks,
-    classify_failure,
-    respond,
     stripe_webhooks,
 )
-from restate_web.webhooks.pipeline import ResolveStep
+from restate_web.webhooks._pipeline import (
+    ResolveStep,
+    StepOutcome,
+    WebhookPlan,
+    WebhookResponse,
+    classify_failure,
+    respond,
+)
 
 from .fake_ingress import Call, FakeIngress
 from .webhook_support import NOW, URL, adyen_item, adyen_signed_body, clock
@@ -367,7 +369,7 @@ def test_invalid_awakeable_id_is_acknowledged_logged_and_dead_lettered(
     resolve, letter = client.calls
     assert resolve[0] == "resolve"
     assert letter[:4] == ("send", "Webhooks", None, "dead_letter")
-    assert letter[5] == "evt_bad"
+    assert letter[5].startswith("evt_bad:dead-letter:")
     assert letter[4]["id"] == "evt_bad" and letter[4]["error"]["status"] == 400
     assert letter[4]["action"] == "resolve awakeable sign_1abc"
 

@@ -7,16 +7,15 @@ import json
 
 import pytest
 
-from restate_web.webhooks import (
+from restate_web.webhooks import WebhookRequest, WebhookVerificationError
+from restate_web.webhooks._verifiers import (
     AdyenVerifier,
     GitHubVerifier,
     PaddleVerifier,
     SquareVerifier,
     StandardWebhooksVerifier,
-    WebhookRequest,
-    WebhookVerificationError,
+    adyen_signing_string,
 )
-from restate_web.webhooks.verifiers import adyen_signing_string
 
 from .webhook_support import clock
 

@@ -2,7 +2,7 @@
 
 settings.py::
 
-    RESTATE = {"WEBHOOKS": {"stripe": "myapp.webhooks.stripe_endpoint"}}
+    RESTATE = {"WEBHOOKS": {"stripe": "myapp.webhooks:stripe_endpoint"}}
 
 urls.py::
 
@@ -10,7 +10,10 @@ urls.py::
 
 or, with endpoints given in code: ``path("webhooks/", include(webhook_urlpatterns({...})))``.
 The views are CSRF-exempt (providers cannot send a token; the signature is the check), read
-the raw body up to the endpoint's size limit, and work under WSGI and ASGI.
+the raw body up to the endpoint's size limit, and work under WSGI and ASGI. Under ASGI, serve
+``restate_web.adapters.django.asgi.get_asgi_application()`` instead of Django's: Django's own
+handler reads a whole request body to a temporary file before any view runs, so only that
+wrapper can refuse an oversized webhook before its body is read.
 """
 
 from __future__ import annotations
@@ -22,51 +25,34 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
 
-from ...webhooks import WebhookRequest
-from ...webhooks.pipeline import WebhookResponse
-from .._webhooks import (
-    EndpointSpec,
-    WebhookMount,
-    length_required,
-    not_found,
-    read_limited,
-    wsgi_body_unbounded,
-)
+from .._webhooks import EndpointSpec, WebhookMounts, wsgi_body_unbounded
 from ._runtime import get_integration
 
 
-def _to_response(result: WebhookResponse) -> HttpResponse:
-    return HttpResponse(result.body, status=result.status, headers=dict(result.headers))
-
-
-def webhook_view(mount: WebhookMount) -> Any:
-    """The view for one mount: CSRF-exempt, sync (Django runs it in a thread under ASGI)."""
+def webhook_view(mounts: WebhookMounts) -> Any:
+    """The view for one set of endpoints: CSRF-exempt, sync (run in a thread under ASGI)."""
 
     def restate_webhook(request: HttpRequest, name: str) -> HttpResponse:
-        endpoint = mount.endpoint(name)
-        if endpoint is None:
-            return _to_response(not_found(name, mount.names()))
-        early = endpoint.check_content_length(request.META.get("CONTENT_LENGTH"))
-        if early is not None:
-            return _to_response(early)
-        if "wsgi.input" in request.META and wsgi_body_unbounded(request.META):
-            return _to_response(length_required())  # under ASGI the body is always bounded
-        body = read_limited(request.read, endpoint.max_body_size)
-        webhook = WebhookRequest(
+        mount = mounts.for_app(get_integration())
+        result = mount.dispatch(
+            name,
             request.method or "POST",
             request.build_absolute_uri(),
             list(request.headers.items()),
-            body,
+            request.read,
+            # Under ASGI the body is always bounded (Django spooled it; see .asgi).
+            body_unbounded="wsgi.input" in request.META and wsgi_body_unbounded(request.META),
         )
-        return _to_response(endpoint.handle(webhook, get_integration().sync_client()))
+        return HttpResponse(result.body, status=result.status, headers=dict(result.headers))
 
     # Providers cannot send a CSRF token; the signature check is what authenticates them.
-    return csrf_exempt(restate_webhook)
+    view = csrf_exempt(restate_webhook)
+    view.restate_webhook_mounts = mounts  # found by .asgi
+    return view
 
 
 def webhook_urlpatterns(
     endpoints: Mapping[str, EndpointSpec] | None = None,
 ) -> list[URLPattern]:
     """URL patterns serving ``<name>`` for each endpoint (default: ``RESTATE["WEBHOOKS"]``)."""
-    mount = WebhookMount(endpoints, lambda: get_integration().settings.webhooks)
-    return [path("<str:name>", webhook_view(mount), name="restate-webhook")]
+    return [path("<str:name>", webhook_view(WebhookMounts(endpoints)), name="restate-webhook")]

@@ -1,9 +1,9 @@
 """Verified webhook events and the extractors that read fields out of them.
 
-A provider's parser turns a *verified* :class:`~restate_web.webhooks.request.WebhookRequest`
+A provider's parser turns a *verified* :class:`~restate_web.webhooks._request.WebhookRequest`
 into one or more :class:`WebhookEvent` objects (Adyen can batch several
 notifications in one request; every other provider sends one). Parsing errors
-raise :class:`~restate_web.webhooks.errors.WebhookParseError` (answer 400).
+raise :class:`~restate_web.webhooks._errors.WebhookParseError` (answer 400).
 
 An **extractor** reads one value from an event. It is either
 
@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._errors import WebhookParseError
 from ._json import loads_json
-from .errors import WebhookParseError
-from .request import Headers, WebhookRequest
-from .verifiers import adyen_notification_items
+from ._request import Headers, WebhookRequest
+from ._verifiers import adyen_notification_items
 
 AWAKEABLE_ID_KEY = "restate_awakeable_id"
 """The metadata key the default extractors look for."""
@@ -35,9 +35,13 @@ AWAKEABLE_ID_KEY = "restate_awakeable_id"
 class WebhookEvent:
     """One verified provider event.
 
-    ``id`` is the provider's stable event id (the same on every redelivery), used
-    as the Restate idempotency key. ``type`` is the provider's event type, used
-    for routing. ``payload`` is the event object as sent.
+    ``id`` is the event's identity, the same on every redelivery and covered by the
+    signature, used as the Restate idempotency key: the provider's event id where it signs one
+    (Stripe ``evt_...``), else ``"sha256:<hex digest of the body>"`` (Shopify, GitHub,
+    Razorpay, whose delivery ids are unsigned headers). ``type`` is the provider's event type,
+    used for routing. ``payload`` is the event object as sent. ``delivery_id`` is the
+    provider's unsigned delivery-id header, when it sends one (for logs and support tickets,
+    never for deduplication).
     """
 
     provider: str
@@ -45,6 +49,7 @@ class WebhookEvent:
     type: str
     payload: Mapping[str, Any]
     headers: Headers = field(default_factory=Headers, repr=False, compare=False)
+    delivery_id: str | None = None
 
 
 Extractor = str | Callable[[WebhookEvent], object]
@@ -190,7 +195,12 @@ _new_object = object.__new__
 
 
 def make_event(
-    provider: str, event_id: str, event_type: str, payload: Mapping[str, Any], headers: Headers
+    provider: str,
+    event_id: str,
+    event_type: str,
+    payload: Mapping[str, Any],
+    headers: Headers,
+    delivery_id: str | None = None,
 ) -> WebhookEvent:
     """``WebhookEvent(provider, event_id, event_type, payload, headers)``, built in half the time.
 
@@ -200,9 +210,28 @@ def make_event(
     """
     event = _new_object(WebhookEvent)
     event.__dict__.update(
-        provider=provider, id=event_id, type=event_type, payload=payload, headers=headers
+        provider=provider,
+        id=event_id,
+        type=event_type,
+        payload=payload,
+        headers=headers,
+        delivery_id=delivery_id,
     )
     return event
+
+
+def body_digest_id(body: bytes) -> str:
+    """``"sha256:<hex>"``: an event identity that only the signed bytes decide."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _type_mismatch(provider: str, header: str, value: str, why: str) -> WebhookParseError:
+    return WebhookParseError(
+        provider,
+        "type_mismatch",
+        f"the unsigned {header} header says {value!r} but the signed body {why}; "
+        "refusing instead of routing the body as something it is not.",
+    )
 
 
 class JsonEventParser:
@@ -211,7 +240,8 @@ class JsonEventParser:
     ``event_id`` and ``event_type`` are sources — a dotted payload path or
     ``"header:<Name>"`` — or lists of sources tried in order. With
     ``body_hash_fallback`` an event without an id gets ``"sha256:<hex of body>"``,
-    which is stable across redeliveries of the same bytes.
+    which is stable across redeliveries of the same bytes. ``delivery_id`` names an unsigned
+    header kept as ``event.delivery_id``.
     """
 
     def __init__(
@@ -221,11 +251,13 @@ class JsonEventParser:
         event_id: str | Sequence[str],
         event_type: str | Sequence[str],
         body_hash_fallback: bool = False,
+        delivery_id: str | None = None,
     ) -> None:
         self.provider = provider
         self._id_sources = compile_sources(event_id)
         self._type_sources = compile_sources(event_type)
         self._body_hash_fallback = body_hash_fallback
+        self._delivery_header = delivery_id
 
     def __call__(self, request: WebhookRequest) -> list[WebhookEvent]:
         payload = parse_json_object(self.provider, request.body)
@@ -235,14 +267,14 @@ class JsonEventParser:
         except WebhookParseError:
             if not self._body_hash_fallback:
                 raise
-            event_id = "sha256:" + hashlib.sha256(request.body).hexdigest()
+            event_id = body_digest_id(request.body)
         event_type = _required_text(self.provider, "type", self._type_sources, payload, headers)
-        return [make_event(self.provider, event_id, event_type, payload, headers)]
+        delivery = None if self._delivery_header is None else headers.get(self._delivery_header)
+        return [make_event(self.provider, event_id, event_type, payload, headers, delivery)]
 
 
 _ADYEN_PSP_REFERENCE = compile_sources("pspReference")
 _ADYEN_EVENT_CODE = compile_sources("eventCode")
-_GITHUB_DELIVERY = compile_sources("header:X-GitHub-Delivery")
 _GITHUB_EVENT = compile_sources("header:X-GitHub-Event")
 _LEMONSQUEEZY_TYPE = compile_sources(["meta.event_name", "header:X-Event-Name"])
 _NO_HEADERS = Headers()
@@ -277,17 +309,90 @@ def parse_adyen_events(request: WebhookRequest) -> list[WebhookEvent]:
     return events
 
 
-def parse_github_events(request: WebhookRequest) -> list[WebhookEvent]:
-    """GitHub: id ``X-GitHub-Delivery``; type ``"<X-GitHub-Event>.<action>"`` or the bare event.
+# GitHub signs only the body; the event name comes from the unsigned X-GitHub-Event header.
+# For these events the body tells which event it is: (keys it must have, keys it must not).
+_GITHUB_BODY_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "push": (("pusher", "commits", "ref"), ()),
+    "pull_request": (("pull_request", "number"), ("review", "comment", "thread")),
+    "pull_request_review": (("pull_request", "review"), ()),
+    "pull_request_review_comment": (("pull_request", "comment"), ()),
+    "issues": (("issue",), ("comment",)),
+    "issue_comment": (("issue", "comment"), ()),
+    "release": (("release",), ()),
+    "workflow_run": (("workflow_run",), ()),
+    "workflow_job": (("workflow_job",), ()),
+    "check_run": (("check_run",), ()),
+    "check_suite": (("check_suite",), ()),
+    "deployment": (("deployment",), ("deployment_status",)),
+    "deployment_status": (("deployment_status", "deployment"), ()),
+    "ping": (("hook_id", "zen"), ()),
+}
 
-    Route on ``"pull_request.opened"`` or on ``"pull_request.*"`` / ``"push"``.
+
+def parse_github_events(request: WebhookRequest) -> list[WebhookEvent]:
+    """GitHub: type ``"<X-GitHub-Event>.<action>"`` or the bare event; id: a digest of the body.
+
+    GitHub signs only the body: ``X-GitHub-Delivery`` (kept as ``delivery_id``) and
+    ``X-GitHub-Event`` are unsigned. The id is therefore the body's digest, and for the events in
+    ``_GITHUB_BODY_SHAPES`` a header that the body contradicts is refused (400).
     """
     payload = parse_json_object("github", request.body)
-    delivery = _required_text("github", "id", _GITHUB_DELIVERY, payload, request.headers)
     event = _required_text("github", "type", _GITHUB_EVENT, payload, request.headers)
+    shape = _GITHUB_BODY_SHAPES.get(event)
+    if shape is not None:
+        required, forbidden = shape
+        if not all(key in payload for key in required) or any(key in payload for key in forbidden):
+            raise _type_mismatch("github", "X-GitHub-Event", event, f"is not a {event} event")
     action = payload.get("action")
     event_type = f"{event}.{action}" if isinstance(action, str) and action else event
-    return [make_event("github", delivery, event_type, payload, request.headers)]
+    delivery = request.headers.get("x-github-delivery")
+    return [
+        make_event(
+            "github", body_digest_id(request.body), event_type, payload, request.headers, delivery
+        )
+    ]
+
+
+# Shopify signs only the body; the topic comes from the unsigned X-Shopify-Topic header. Most
+# resource bodies name their resource in admin_graphql_api_id ("gid://shopify/Order/1"): the
+# topics of these resources must agree with it.
+_SHOPIFY_TOPIC_RESOURCES = {
+    "orders": "Order",
+    "products": "Product",
+    "customers": "Customer",
+    "refunds": "Refund",
+    "fulfillments": "Fulfillment",
+    "draft_orders": "DraftOrder",
+    "collections": "Collection",
+    "inventory_items": "InventoryItem",
+    "inventory_levels": "InventoryLevel",
+    "order_transactions": "OrderTransaction",
+    "locations": "Location",
+}
+_SHOPIFY_KNOWN_RESOURCES = frozenset(_SHOPIFY_TOPIC_RESOURCES.values())
+_SHOPIFY_TOPIC = compile_sources("header:X-Shopify-Topic")
+
+
+def parse_shopify_events(request: WebhookRequest) -> list[WebhookEvent]:
+    """Shopify: type ``X-Shopify-Topic`` (unsigned); id: a digest of the body.
+
+    ``X-Shopify-Webhook-Id`` is kept as ``delivery_id``. A topic of a resource in
+    ``_SHOPIFY_TOPIC_RESOURCES`` whose body is another known resource is refused (400).
+    """
+    payload = parse_json_object("shopify", request.body)
+    topic = _required_text("shopify", "type", _SHOPIFY_TOPIC, payload, request.headers)
+    gid = payload.get("admin_graphql_api_id")
+    if isinstance(gid, str) and gid.startswith("gid://shopify/"):
+        resource = gid[len("gid://shopify/") :].split("/", 1)[0]
+        expected = _SHOPIFY_TOPIC_RESOURCES.get(topic.split("/", 1)[0])
+        if expected is not None and resource in _SHOPIFY_KNOWN_RESOURCES and resource != expected:
+            raise _type_mismatch("shopify", "X-Shopify-Topic", topic, f"is a {resource}")
+    delivery = request.headers.get("x-shopify-webhook-id")
+    return [
+        make_event(
+            "shopify", body_digest_id(request.body), topic, payload, request.headers, delivery
+        )
+    ]
 
 
 def parse_lemonsqueezy_events(request: WebhookRequest) -> list[WebhookEvent]:
@@ -303,5 +408,5 @@ def parse_lemonsqueezy_events(request: WebhookRequest) -> list[WebhookEvent]:
     if all(isinstance(part, (str, int)) and not isinstance(part, bool) for part in parts):
         event_id = ":".join([event_type, *(str(part) for part in parts)])
     else:
-        event_id = "sha256:" + hashlib.sha256(request.body).hexdigest()
+        event_id = body_digest_id(request.body)
     return [make_event("lemonsqueezy", event_id, event_type, payload, request.headers)]

@@ -35,19 +35,22 @@ Response rules (what the provider sees):
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
+import hashlib
 import inspect
 import json
 import logging
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from ..ingress import AsyncIngressClient, IngressClient, IngressError
-from .errors import WebhookConfigurationError, WebhookParseError, WebhookVerificationError
-from .events import Extractor, WebhookEvent, extract, extract_text
-from .providers import WebhookProvider
-from .request import WebhookRequest
+from ..ingress import AsyncIngressClient, IngressClient, IngressError, IngressTimeout
+from ._errors import WebhookConfigurationError, WebhookParseError, WebhookVerificationError
+from ._events import Extractor, WebhookEvent, extract, extract_text
+from ._providers import WebhookProvider
+from ._request import WebhookRequest
 
 logger = logging.getLogger("restate_web.webhooks")
 
@@ -159,14 +162,21 @@ class DeadLetter:
 # ------------------------------------------------------------------------------- steps
 
 
+def _timeout(seconds: float | None) -> dict[str, float]:
+    # No budget: the client's own timeout and retry policy apply.
+    return {} if seconds is None else {"timeout": seconds}
+
+
 @dataclass(frozen=True)
 class ResolveStep:
     event: WebhookEvent
     awakeable_id: str
     payload: Any
 
-    def invoke(self, client: Any) -> Any:
-        return client.awakeable(self.awakeable_id).resolve(self.payload)
+    action = "resolve_awakeable"
+
+    def invoke(self, client: Any, timeout: float | None) -> Any:
+        return client.awakeable(self.awakeable_id).resolve(self.payload, **_timeout(timeout))
 
     def describe(self) -> str:
         return f"resolve awakeable {self.awakeable_id}"
@@ -178,8 +188,10 @@ class RejectStep:
     awakeable_id: str
     reason: str
 
-    def invoke(self, client: Any) -> Any:
-        return client.awakeable(self.awakeable_id).reject(self.reason)
+    action = "reject_awakeable"
+
+    def invoke(self, client: Any, timeout: float | None) -> Any:
+        return client.awakeable(self.awakeable_id).reject(self.reason, **_timeout(timeout))
 
     def describe(self) -> str:
         return f"reject awakeable {self.awakeable_id}"
@@ -194,13 +206,19 @@ class SendStep:
     arg: Any
     idempotency_key: str
 
-    def invoke(self, client: Any) -> Any:
+    @property
+    def action(self) -> str:
+        return f"send {self.service}/{self.handler}"
+
+    def invoke(self, client: Any, timeout: float | None) -> Any:
         target = (
             client.service(self.service)
             if self.key is None
             else client.object(self.service, self.key)
         )
-        return target.send(self.handler, self.arg, idempotency_key=self.idempotency_key)
+        return target.send(
+            self.handler, self.arg, idempotency_key=self.idempotency_key, **_timeout(timeout)
+        )
 
     def describe(self) -> str:
         key = "" if self.key is None else f"[{self.key}]"
@@ -214,8 +232,12 @@ class SubmitStep:
     key: str
     arg: Any
 
-    def invoke(self, client: Any) -> Any:
-        return client.workflow(self.workflow, self.key).submit(self.arg)
+    @property
+    def action(self) -> str:
+        return f"submit {self.workflow}"
+
+    def invoke(self, client: Any, timeout: float | None) -> Any:
+        return client.workflow(self.workflow, self.key).submit(self.arg, **_timeout(timeout))
 
     def describe(self) -> str:
         return f"submit workflow {self.workflow}[{self.key}]"
@@ -240,6 +262,10 @@ class WebhookPlan:
     dead_letter: DeadLetter | None = None
     done: WebhookResponse | None = None
     """The response once every step succeeded (set when ``steps`` is non-empty)."""
+    result: str = ""
+    """What ``response`` means, for the outcome log (``ignored``, ``verification_failed``...)."""
+    provider: str = "-"
+    """The endpoint's provider name, for the outcome log of requests that gave no event."""
 
 
 # ---------------------------------------------------------------------------- outcomes
@@ -320,8 +346,8 @@ def drive(plan: WebhookPlan) -> Generator[Step, BaseException | None, WebhookRes
             step.event.provider,
             step.event.id,
             step.event.type,
-            step.describe(),
-            error,
+            step.action,
+            _error_text(error),
             " and calling the dead-letter handler" if plan.dead_letter else "",
         )
         letter = (
@@ -340,12 +366,104 @@ def drive(plan: WebhookPlan) -> Generator[Step, BaseException | None, WebhookRes
                 "the event is only in this log now",
                 step.event.provider,
                 step.event.id,
-                letter_error,
+                _error_text(letter_error),
             )
         outcomes.append(StepOutcome(step, kind, error, letter_kind))
         if letter_kind == "retry":
             break
-    return respond(plan, outcomes)
+    response = respond(plan, outcomes)
+    _log_outcomes(plan, outcomes, response)
+    return response
+
+
+def log_outcome(
+    status: int,
+    result: str,
+    *,
+    provider: str = "-",
+    event_id: str = "-",
+    event_type: str = "-",
+    action: str = "-",
+) -> None:
+    """One line per webhook outcome on the ``restate_web.webhooks`` logger.
+
+    Only identifiers and the result: never bodies, secrets, signatures or awakeable ids. The
+    fields are also on the record (``webhook_provider``, ``webhook_event_id``,
+    ``webhook_event_type``, ``webhook_action``, ``webhook_result``, ``webhook_status``) for
+    structured log handlers.
+    """
+    if status >= 500:
+        level = logging.WARNING if status == 503 else logging.ERROR
+    elif status >= 400 or result in ("permanent", "dead_lettered", "no_awakeable_id"):
+        level = logging.WARNING
+    else:
+        level = logging.INFO
+    logger.log(
+        level,
+        "webhook %s event %s (%s): %s -> %s (HTTP %d)",
+        provider,
+        event_id,
+        event_type,
+        action,
+        result,
+        status,
+        extra={
+            "webhook_provider": provider,
+            "webhook_event_id": event_id,
+            "webhook_event_type": event_type,
+            "webhook_action": action,
+            "webhook_result": result,
+            "webhook_status": status,
+        },
+    )
+
+
+def _provider_of(plan: WebhookPlan, fallback: str) -> str:
+    return plan.events[0].provider if plan.events else fallback
+
+
+def _log_outcomes(
+    plan: WebhookPlan, outcomes: Sequence[StepOutcome], response: WebhookResponse
+) -> None:
+    if plan.response is not None:
+        provider = _provider_of(plan, plan.provider)
+        if not plan.events:
+            log_outcome(response.status, plan.result or "answered", provider=provider)
+        for event in plan.events:
+            log_outcome(
+                response.status,
+                plan.result or "answered",
+                provider=event.provider,
+                event_id=event.id,
+                event_type=event.type,
+            )
+        return
+    for outcome in outcomes:
+        if outcome.kind == "permanent":
+            result = {None: "permanent", "ok": "dead_lettered"}.get(
+                outcome.dead_letter, f"dead_letter_{outcome.dead_letter}"
+            )
+        else:
+            result = outcome.kind
+        event = outcome.step.event
+        log_outcome(
+            response.status,
+            result,
+            provider=event.provider,
+            event_id=event.id,
+            event_type=event.type,
+            action=outcome.step.action,
+        )
+    for step in plan.steps[len(outcomes) :]:
+        event = step.event
+        log_outcome(
+            response.status,
+            "not_tried",
+            provider=event.provider,
+            event_id=event.id,
+            event_type=event.type,
+            action=step.action,
+        )
 
 
 def respond(plan: WebhookPlan, outcomes: Sequence[StepOutcome]) -> WebhookResponse:
@@ -361,6 +479,14 @@ def respond(plan: WebhookPlan, outcomes: Sequence[StepOutcome]) -> WebhookRespon
     return plan.done or WebhookResponse.json(200, {"status": "processed"})
 
 
+def _error_text(error: BaseException | None) -> str:
+    # IngressError's text names the operation, and an awakeable's operation names its id.
+    if isinstance(error, IngressError):
+        status = "" if error.status is None else f"HTTP {error.status}: "
+        return f"{type(error).__name__}: {status}{error.message}"
+    return repr(error)
+
+
 def _log_retry(step: Step, error: BaseException | None) -> None:
     if isinstance(error, IngressError):
         logger.warning(
@@ -368,8 +494,8 @@ def _log_retry(step: Step, error: BaseException | None) -> None:
             step.event.provider,
             step.event.id,
             step.event.type,
-            step.describe(),
-            error,
+            step.action,
+            _error_text(error),
         )
     else:
         logger.error(
@@ -377,7 +503,7 @@ def _log_retry(step: Step, error: BaseException | None) -> None:
             step.event.provider,
             step.event.id,
             step.event.type,
-            step.describe(),
+            step.action,
             exc_info=error,
         )
 
@@ -409,7 +535,21 @@ def _dead_letter_step(letter: DeadLetter, step: Step, error: BaseException | Non
         "action": step.describe(),
         "error": _error_summary(error),
     }
-    return SendStep(event, letter.service, letter.handler, key, document, event.id)
+    return SendStep(
+        event, letter.service, letter.handler, key, document, dead_letter_key(event, step)
+    )
+
+
+def dead_letter_key(event: WebhookEvent, step: Step) -> str:
+    """The dead-letter send's idempotency key: one per event *and* failed step.
+
+    The event id alone would make the second failed step of an event a duplicate of the
+    first (Restate answers it with the first send and drops its body). The step's
+    description names its target (awakeable, service/handler and key, workflow), which is the
+    same on every redelivery of the event.
+    """
+    digest = hashlib.sha256(step.describe().encode()).hexdigest()[:32]
+    return f"{event.id}:dead-letter:{digest}"
 
 
 def _text_or_none(extractor: Extractor, event: WebhookEvent) -> str | None:
@@ -426,6 +566,8 @@ class Endpoint:
     """
 
     max_body_size: int
+    provider_name = "-"
+    """Names the endpoint's provider in the outcome log."""
 
     def __init__(self, *, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
         if max_body_size <= 0:
@@ -452,68 +594,120 @@ class Endpoint:
         if length < 0:
             return WebhookResponse.json(400, {"error": "bad_content_length"})
         if length > self.max_body_size:
-            return self._too_large()
+            return self.too_large()
         return None
 
-    def _too_large(self) -> WebhookResponse:
+    def too_large(self) -> WebhookResponse:
+        """The 413 answer for a body over ``max_body_size``."""
         return WebhookResponse.json(
             413, {"error": "payload_too_large", "max_body_size": self.max_body_size}
         )
 
-    def _precheck(self, request: WebhookRequest) -> WebhookResponse | None:
+    def _precheck(self, request: WebhookRequest) -> WebhookPlan | None:
         if request.method != "POST":
-            return WebhookResponse.json(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+            response = WebhookResponse.json(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+            return WebhookPlan(
+                response=response, provider=self.provider_name, result="method_not_allowed"
+            )
         if len(request.body) > self.max_body_size:
-            return self._too_large()
+            return WebhookPlan(
+                response=self.too_large(), provider=self.provider_name, result="payload_too_large"
+            )
         return None
 
-    def handle(self, request: WebhookRequest, client: IngressClient) -> WebhookResponse:
-        """Process ``request`` with a blocking :class:`~restate_web.ingress.IngressClient`."""
+    def handle(
+        self, request: WebhookRequest, client: IngressClient, *, timeout: float | None = None
+    ) -> WebhookResponse:
+        """Process ``request`` with a blocking :class:`~restate_web.ingress.IngressClient`.
+
+        ``timeout``: seconds for all of this request's Restate calls together (the mounts pass
+        the ``WEBHOOK_TIMEOUT`` setting); once it is spent the answer is 503 and the provider
+        redelivers. ``None``: the client's own timeout and retry budget.
+        """
+        deadline = _Deadline(timeout)
         steps = drive(self.plan(request))
         try:
             step = next(steps)
             while True:
                 error: BaseException | None = None
-                try:
-                    result = step.invoke(client)
-                except Exception as exc:
-                    error = exc
+                remaining = deadline.remaining()
+                if remaining is not None and remaining <= 0:
+                    error = deadline.spent(step)
                 else:
-                    if inspect.isawaitable(result):
-                        _discard(result)
-                        raise TypeError(
-                            "handle() needs a blocking IngressClient, got an async client; "
-                            "use `await endpoint.handle_async(request, client)` instead."
-                        )
+                    try:
+                        result = step.invoke(client, remaining)
+                    except Exception as exc:
+                        error = exc
+                    else:
+                        if inspect.isawaitable(result):
+                            _discard(result)
+                            raise TypeError(
+                                "handle() needs a blocking IngressClient, got an async client; "
+                                "use `await endpoint.handle_async(request, client)` instead."
+                            )
                 step = steps.send(error)
         except StopIteration as finished:
             response: WebhookResponse = finished.value
             return response
 
     async def handle_async(
-        self, request: WebhookRequest, client: AsyncIngressClient
+        self, request: WebhookRequest, client: AsyncIngressClient, *, timeout: float | None = None
     ) -> WebhookResponse:
-        """Process ``request`` with an :class:`~restate_web.ingress.AsyncIngressClient`."""
+        """Process ``request`` with an :class:`~restate_web.ingress.AsyncIngressClient`.
+
+        ``timeout`` as in :meth:`handle`.
+        """
         if isinstance(cast(object, client), IngressClient):
             raise TypeError(
                 "handle_async() needs an AsyncIngressClient: a blocking IngressClient would "
                 "stall the event loop. Use endpoint.handle(request, client) in sync views."
             )
+        deadline = _Deadline(timeout)
         steps = drive(self.plan(request))
         try:
             step = next(steps)
             while True:
                 error: BaseException | None = None
-                try:
-                    result = step.invoke(client)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception as exc:
-                    error = exc
+                remaining = deadline.remaining()
+                if remaining is not None and remaining <= 0:
+                    error = deadline.spent(step)
+                else:
+                    try:
+                        result = step.invoke(client, remaining)
+                        if inspect.isawaitable(result):
+                            # The call's own timeout bounds each attempt; this bounds the whole
+                            # call, retries included, whatever the client's retry policy says.
+                            await asyncio.wait_for(_awaited(result), remaining)
+                    except asyncio.TimeoutError:
+                        error = deadline.spent(step)
+                    except Exception as exc:
+                        error = exc
                 step = steps.send(error)
         except StopIteration as finished:
             response: WebhookResponse = finished.value
             return response
+
+
+class _Deadline:
+    """The time left of a request's budget for Restate calls (``None``: no budget)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        return None if self._end is None else self._end - time.monotonic()
+
+    def spent(self, step: Step) -> IngressTimeout:
+        return IngressTimeout(
+            f"Restate did not answer within the webhook budget of {self.seconds:g}s "
+            "(WEBHOOK_TIMEOUT)",
+            operation=step.describe(),
+        )
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _discard(awaitable: Any) -> None:
@@ -552,6 +746,7 @@ class WebhookEndpoint(Endpoint):
     ) -> None:
         super().__init__(max_body_size=max_body_size)
         self.provider = provider
+        self.provider_name = provider.name
         self._exact = {name: route for name, route in routes.items() if not _is_pattern(name)}
         self._patterns = [(name, route) for name, route in routes.items() if _is_pattern(name)]
         self.default = default
@@ -574,24 +769,24 @@ class WebhookEndpoint(Endpoint):
         """Everything up to the Restate calls: pure, no I/O."""
         early = self._precheck(request)
         if early is not None:
-            return WebhookPlan(response=early)
+            return early
         try:
             events = self.provider.verify_and_parse(request)
         except WebhookVerificationError as error:
-            logger.warning(
-                "webhook %s rejected: %s (nothing forwarded to Restate)", error.provider, error
-            )
             return WebhookPlan(
+                provider=self.provider_name,
                 response=WebhookResponse.json(
                     400, {"error": "verification_failed", "reason": error.reason}
-                )
+                ),
+                result=f"verification_failed:{error.reason}",
             )
         except WebhookParseError as error:
-            logger.warning("webhook %s verified but malformed: %s", error.provider, error)
             return WebhookPlan(
+                provider=self.provider_name,
                 response=WebhookResponse.json(
                     400, {"error": "malformed_event", "reason": error.reason}
-                )
+                ),
+                result=f"malformed_event:{error.reason}",
             )
         try:
             steps = [step for event in events for step in self._steps_for(event)]
@@ -602,12 +797,17 @@ class WebhookEndpoint(Endpoint):
                 self.provider.name,
             )
             return WebhookPlan(
+                provider=self.provider_name,
                 response=WebhookResponse.json(500, {"error": "internal_error"}),
                 events=tuple(events),
+                result="internal_error",
             )
         if not steps:
             return WebhookPlan(
-                response=WebhookResponse.json(200, {"status": "ignored"}), events=tuple(events)
+                provider=self.provider_name,
+                response=WebhookResponse.json(200, {"status": "ignored"}),
+                events=tuple(events),
+                result="ignored",
             )
         return WebhookPlan(
             steps=tuple(steps),

@@ -27,7 +27,6 @@ old URLs are still out there; new URLs are signed with the first.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import time
 from collections.abc import Sequence
@@ -35,7 +34,18 @@ from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from ._errors import WebhookConfigurationError
+from ._events import WebhookEvent
 from ._json import loads_json
+from ._pipeline import (
+    DEFAULT_MAX_BODY_SIZE,
+    Endpoint,
+    RejectStep,
+    ResolveStep,
+    WebhookPlan,
+    WebhookResponse,
+)
+from ._request import WebhookRequest
 from ._signing import (
     any_signature_matches,
     decode_signature,
@@ -44,20 +54,7 @@ from ._signing import (
     parse_unix_seconds,
     secrets_as_bytes,
 )
-from .errors import WebhookConfigurationError
-from .events import WebhookEvent
-from .pipeline import (
-    DEFAULT_MAX_BODY_SIZE,
-    Endpoint,
-    RejectStep,
-    ResolveStep,
-    WebhookPlan,
-    WebhookResponse,
-)
-from .request import WebhookRequest
-from .verifiers import Clock
-
-logger = logging.getLogger("restate_web.webhooks")
+from ._verifiers import Clock
 
 CallbackAction = Literal["resolve", "reject"]
 
@@ -163,7 +160,7 @@ def make_reject_callback_url(
 class CallbackEndpoint(Endpoint):
     """Receives POSTs to signed callback URLs and resolves or rejects the awakeable.
 
-    Same entry points as :class:`~restate_web.webhooks.pipeline.WebhookEndpoint`:
+    Same entry points as :class:`~restate_web.webhooks._pipeline.WebhookEndpoint`:
     ``handle(request, client)``, ``await handle_async(request, client)`` and
     ``check_content_length(value)``.
     """
@@ -176,6 +173,7 @@ class CallbackEndpoint(Endpoint):
         now: Clock = time.time,
     ) -> None:
         super().__init__(max_body_size=max_body_size)
+        self.provider_name = "callback"
         self._keys = _callback_keys(secrets)
         self._now = now
 
@@ -183,14 +181,17 @@ class CallbackEndpoint(Endpoint):
         return f"CallbackEndpoint(secrets=<{len(self._keys)} hidden>)"
 
     def _refuse(self, status: int, reason: str) -> WebhookPlan:
-        logger.warning("callback URL refused (%s, HTTP %d); nothing forwarded", reason, status)
-        return WebhookPlan(response=WebhookResponse.json(status, {"error": reason}))
+        return WebhookPlan(
+            provider=self.provider_name,
+            response=WebhookResponse.json(status, {"error": reason}),
+            result=f"refused:{reason}",
+        )
 
     def plan(self, request: WebhookRequest) -> WebhookPlan:
         """Check the token, then plan one resolve or reject: pure, no I/O."""
         early = self._precheck(request)
         if early is not None:
-            return WebhookPlan(response=early)
+            return early
         query = parse_qs(urlsplit(request.url).query, keep_blank_values=True)
         values = {name: query.get(name, []) for name in _PARAMS}
         if any(len(found) != 1 or not found[0] for found in values.values()):
@@ -212,7 +213,12 @@ class CallbackEndpoint(Endpoint):
             try:
                 payload = _resolve_payload(request.body)
             except ValueError:
-                return WebhookPlan(response=WebhookResponse.json(400, {"error": "invalid_json"}))
+                return WebhookPlan(
+                    provider=self.provider_name,
+                    response=WebhookResponse.json(400, {"error": "invalid_json"}),
+                    events=(event,),
+                    result="malformed_event:invalid_json",
+                )
             step: ResolveStep | RejectStep = ResolveStep(event, awakeable_id, payload)
         else:
             step = RejectStep(event, awakeable_id, _reject_reason(request.body))

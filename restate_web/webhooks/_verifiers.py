@@ -7,7 +7,7 @@ Every verifier:
   digest long before any comparison, then compares with :func:`hmac.compare_digest`;
 - works on the raw body bytes and never parses JSON first (Adyen is the one
   exception: its signature lives *inside* the JSON body);
-- raises :class:`~restate_web.webhooks.errors.WebhookVerificationError` and
+- raises :class:`~restate_web.webhooks._errors.WebhookVerificationError` and
   nothing else for a bad request, with a message that never contains a secret,
   a signature or the body;
 - takes an injectable clock (``now``) where the scheme carries a timestamp.
@@ -27,7 +27,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from ._errors import (
+    VerificationFailure,
+    WebhookConfigurationError,
+    WebhookVerificationError,
+)
 from ._json import loads_json
+from ._request import WebhookRequest, header_values
 from ._signing import (
     HmacKey,
     SecretInput,
@@ -40,12 +46,6 @@ from ._signing import (
     parse_unix_seconds,
     secrets_as_bytes,
 )
-from .errors import (
-    VerificationFailure,
-    WebhookConfigurationError,
-    WebhookVerificationError,
-)
-from .request import WebhookRequest, header_values
 
 Clock = Callable[[], float]
 """Returns the current Unix time in seconds; :func:`time.time` unless a test injects one."""

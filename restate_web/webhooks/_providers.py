@@ -1,7 +1,7 @@
 """Providers: a verifier, an event parser and default extractors, bundled.
 
 Pick one factory per webhook endpoint, e.g. ``stripe_webhooks(["whsec_..."])``,
-and hand it to a :class:`~restate_web.webhooks.pipeline.WebhookEndpoint`.
+and hand it to a :class:`~restate_web.webhooks._pipeline.WebhookEndpoint`.
 
 Default awakeable-id extractors (where a durable handler should put the id of
 the awakeable it waits on when it creates the payment, order, checkout...):
@@ -14,9 +14,10 @@ Standard Webhooks  ``data.metadata.restate_awakeable_id``
 Adyen              ``additionalData.metadata.restate_awakeable_id`` (request
                    ``metadata``; Adyen echoes it flattened, which is handled)
 Paddle             ``data.custom_data.restate_awakeable_id``
-Square             ``data.object.payment.note`` (payments have no metadata and
-                   ``reference_id`` is capped at 40 characters, too short for
-                   an awakeable id)
+Square             ``data.object.payment.reference_id``, written with
+                   :func:`square_reference_id` (payments have no metadata,
+                   ``reference_id`` holds 40 characters and an awakeable id
+                   44; the ``note`` can appear on receipts)
 Razorpay           ``notes.restate_awakeable_id`` of the payment, order,
                    subscription or payment link entity in ``payload``
 GitHub             ``client_payload.restate_awakeable_id``
@@ -38,21 +39,23 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._signing import SecretInput, SignatureEncoding
-from .events import (
+from ._events import (
     AWAKEABLE_ID_KEY,
     EventParser,
     Extractor,
     JsonEventParser,
     WebhookEvent,
     first_of,
+    lookup_path,
     named_attribute,
     parse_adyen_events,
     parse_github_events,
     parse_lemonsqueezy_events,
+    parse_shopify_events,
 )
-from .request import WebhookRequest
-from .verifiers import (
+from ._request import WebhookRequest
+from ._signing import SecretInput, SignatureEncoding
+from ._verifiers import (
     AdyenVerifier,
     Clock,
     GitHubVerifier,
@@ -142,7 +145,7 @@ def adyen_webhooks(
     awakeable_id: Extractor = _ADYEN_AWAKEABLE_ID,
     reject_reason: Extractor | None = "reason",
 ) -> WebhookProvider:
-    """Adyen standard notifications. One event per item; see :func:`~.events.parse_adyen_events`."""
+    """Adyen standard notifications: one event per item (see ``parse_adyen_events``)."""
     return WebhookProvider(
         "adyen", AdyenVerifier(hmac_keys), parse_adyen_events, awakeable_id, reject_reason
     )
@@ -166,14 +169,43 @@ def paddle_webhooks(
     )
 
 
+_AWAKEABLE_PREFIX = "sign_1"
+
+
+def square_reference_id(awakeable_id: str) -> str:
+    """The value to put in a Square payment's ``reference_id`` for ``awakeable_id``.
+
+    ``reference_id`` holds at most 40 characters and a Restate awakeable id is 44 (``sign_1`` +
+    38): the version prefix is left out, and :func:`square_webhooks` puts it back.
+    """
+    compact = awakeable_id.removeprefix(_AWAKEABLE_PREFIX)
+    if len(compact) > 40 or not compact:
+        raise ValueError(
+            f"the awakeable id {awakeable_id!r} does not fit in Square's 40-character "
+            "reference_id; pass awakeable_id= to square_webhooks() to read it from elsewhere"
+        )
+    return compact
+
+
+def _square_awakeable_id(event: WebhookEvent) -> str | None:
+    value = lookup_path(event.payload, "data.object.payment.reference_id")
+    if not isinstance(value, str) or not value:
+        return None
+    return value if value.startswith(("sign_", "prom_")) else _AWAKEABLE_PREFIX + value
+
+
 def square_webhooks(
     signature_keys: SecretInput,
     *,
     notification_url: str | None = None,
-    awakeable_id: Extractor = "data.object.payment.note",
+    awakeable_id: Extractor = _square_awakeable_id,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """Square. Event id ``event_id``, type ``type``; see :class:`~.verifiers.SquareVerifier`."""
+    """Square. Event id ``event_id``, type ``type``; see :class:`~._verifiers.SquareVerifier`.
+
+    The default awakeable id is the payment's ``reference_id`` (see :func:`square_reference_id`);
+    not the ``note``, which Square may show the customer.
+    """
     return WebhookProvider(
         "square",
         SquareVerifier(signature_keys, notification_url=notification_url),
@@ -189,9 +221,9 @@ def razorpay_webhooks(
     awakeable_id: Extractor | None = None,
     reject_reason: Extractor | None = "payload.payment.entity.error_description",
 ) -> WebhookProvider:
-    """Razorpay. Event id is the ``x-razorpay-event-id`` header, type ``event``.
+    """Razorpay. Type ``event`` (signed); id: a digest of the body.
 
-    Without that header the id falls back to a hash of the body.
+    The ``x-razorpay-event-id`` header is not signed: it is kept as ``event.delivery_id``.
     """
     default_awakeable_id = first_of(
         *(
@@ -202,11 +234,13 @@ def razorpay_webhooks(
     return WebhookProvider(
         "razorpay",
         RazorpayVerifier(secrets),
+        # The x-razorpay-event-id header is not signed: the identity is the body's digest.
         JsonEventParser(
             "razorpay",
-            event_id="header:x-razorpay-event-id",
+            event_id=(),
             event_type="event",
             body_hash_fallback=True,
+            delivery_id="x-razorpay-event-id",
         ),
         awakeable_id if awakeable_id is not None else default_awakeable_id,
         reject_reason,
@@ -219,7 +253,7 @@ def github_webhooks(
     awakeable_id: Extractor = _GITHUB_AWAKEABLE_ID,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """GitHub. Event id ``X-GitHub-Delivery``; type ``"<X-GitHub-Event>.<action>"``."""
+    """GitHub. Type ``"<X-GitHub-Event>.<action>"``; id: a digest of the body (see README)."""
     return WebhookProvider(
         "github", GitHubVerifier(secrets), parse_github_events, awakeable_id, reject_reason
     )
@@ -231,15 +265,11 @@ def shopify_webhooks(
     awakeable_id: Extractor | None = None,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """Shopify. Event id ``X-Shopify-Webhook-Id`` (stable on retry), type ``X-Shopify-Topic``."""
+    """Shopify. Type ``X-Shopify-Topic`` (unsigned); id: a digest of the body (see README)."""
     return WebhookProvider(
         "shopify",
         ShopifyVerifier(secrets),
-        JsonEventParser(
-            "shopify",
-            event_id="header:X-Shopify-Webhook-Id",
-            event_type="header:X-Shopify-Topic",
-        ),
+        parse_shopify_events,
         awakeable_id
         if awakeable_id is not None
         else named_attribute("note_attributes", AWAKEABLE_ID_KEY),
@@ -280,7 +310,7 @@ def hmac_webhooks(
     awakeable_id: Extractor = _GENERIC_AWAKEABLE_ID,
     reject_reason: Extractor | None = None,
 ) -> WebhookProvider:
-    """Any provider that signs with an HMAC in a header; see :class:`~.verifiers.HmacVerifier`.
+    """Any provider that signs with an HMAC in a header; see :class:`~._verifiers.HmacVerifier`.
 
     ``event_id`` / ``event_type`` are payload paths or ``"header:<Name>"`` sources
     (lists are tried in order).

@@ -32,8 +32,14 @@ VerificationFailure = Literal[
   could not be.
 """
 
-ParseFailure = Literal["invalid_json", "not_an_object", "missing_field", "wrong_type"]
-"""Why a verified webhook could not be turned into an event."""
+ParseFailure = Literal[
+    "invalid_json", "not_an_object", "missing_field", "wrong_type", "type_mismatch"
+]
+"""Why a verified webhook could not be turned into an event.
+
+``type_mismatch``: the event type comes from an unsigned header (Shopify, GitHub) and the signed
+body is evidently another kind of event, e.g. a replayed order body with a rewritten topic.
+"""
 
 
 class WebhookError(Exception):
