@@ -49,6 +49,9 @@ class RegisterPlan:
     """Services the overwritten deployment has and the new code does not (same URI only)."""
     type_changes: list[str] = dataclasses.field(default_factory=list)
     schema_changes: list[str] = dataclasses.field(default_factory=list)
+    setting_changes: list[str] = dataclasses.field(default_factory=list)
+    """Service settings the new code declares differently from what is in effect (a new
+    registration applies them, resetting any PATCHed values)."""
     services_left: dict[str, str] = dataclasses.field(default_factory=dict)
     """Services missing from the new deployment that stay on their current one (new URI)."""
     services: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -78,6 +81,7 @@ class RegisterPlan:
         out += [f"- service {name} (breaking)" for name in self.services_removed]
         out += [f"~ type {change} (breaking)" for change in self.type_changes]
         out += [f"~ schema {change}" for change in self.schema_changes]
+        out += [f"~ setting {change}" for change in self.setting_changes]
         out += [
             f"= service {name} is not in this deployment; it stays on {dep}"
             for name, dep in self.services_left.items()
@@ -94,6 +98,7 @@ class RegisterPlan:
             "services_removed": self.services_removed,
             "type_changes": self.type_changes,
             "schema_changes": self.schema_changes,
+            "setting_changes": self.setting_changes,
             "services_left": self.services_left,
             "breaking": self.breaking,
             "services": [service.get("name") for service in self.services],
@@ -174,6 +179,14 @@ def plan_registration(
         same_type = old.get("ty") == service.get("ty")
         if not same_type:
             plan.type_changes.append(f"{name}: {old.get('ty')} -> {service.get('ty')}")
+        for field in SETTING_FIELDS:
+            before_value, after_value = old.get(field), service.get(field)
+            if _duration_or_none(before_value) != _duration_or_none(after_value):
+                plan.setting_changes.append(f"{name} {field} {before_value} -> {after_value}")
+        if bool(old.get("public", True)) != bool(service.get("public", True)):
+            plan.setting_changes.append(
+                f"{name} public {old.get('public')} -> {service.get('public')}"
+            )
         old_handlers, new_handlers = _handlers(old), _handlers(service)
         plan.handlers_added += [f"{name}/{h}" for h in new_handlers if h not in old_handlers]
         plan.handlers_removed += [f"{name}/{h}" for h in old_handlers if h not in new_handlers]
@@ -227,6 +240,8 @@ def register_deployment(
         admin, uri, use_http_11=use_http_11, additional_headers=additional_headers
     )
     result = _decide(plan, force=force, breaking=breaking)
+    # "unchanged" goes on to a real, non-forced registration: Restate answers 200 and changes
+    # nothing, which is reported as "unchanged" below.
     if result is not None:
         if dry_run:
             return dataclasses.replace(result, outcome="dry-run", would=result.outcome)

@@ -111,3 +111,23 @@ def test_status_with_admin_down(entry):
     result = run_entry(entry, ["status"], "http://127.0.0.1:9")
     assert result.code == 1
     assert "unreachable (could not reach the Restate admin API" in result.stdout
+
+
+def test_register_diff_shows_a_patched_setting_it_will_reset(cli, serve, prefix, deploy_server):
+    greeter = f"{prefix}Greeter"
+    first = serve("v1", DEPLOY_RETENTION_HOURS="96")
+    assert cli("restate-web", "register", first.url).code == 0
+    httpx.patch(
+        f"{deploy_server.admin_url}/services/{greeter}", json={"idempotency_retention": "7d"}
+    ).raise_for_status()
+
+    release = serve("v1", DEPLOY_RETENTION_HOURS="96")  # the same code under a new URI
+    preview = cli("restate-web", "register", release.url, "--dry-run", "--format", "json")
+    assert preview.json()["diff"]["setting_changes"] == [
+        f"{greeter} idempotency_retention 7d -> 4d"
+    ]
+    registered = cli("restate-web", "register", release.url)
+    assert registered.code == 0, registered.stdout
+    assert f"~ setting {greeter} idempotency_retention 7d -> 4d" in registered.stdout
+    service = httpx.get(f"{deploy_server.admin_url}/services/{greeter}").json()
+    assert service["idempotency_retention"] == "4d"  # what the SDK declares, PATCH undone
