@@ -55,6 +55,8 @@ class RegisterPlan:
     services_left: dict[str, str] = dataclasses.field(default_factory=dict)
     """Services missing from the new deployment that stay on their current one (new URI)."""
     services: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    in_flight: int = 0
+    """Invocations pinned to the deployment under this URI that have not completed."""
 
     @property
     def breaking(self) -> list[str]:
@@ -92,6 +94,7 @@ class RegisterPlan:
         return {
             "uri": self.uri,
             "existing_deployment": self.existing_id,
+            "in_flight": self.in_flight,
             "services_added": self.services_added,
             "handlers_added": self.handlers_added,
             "handlers_removed": self.handlers_removed,
@@ -203,6 +206,7 @@ def plan_registration(
                     kind = field.split("_")[0]
                     plan.schema_changes.append(f"{name}/{handler_name} {kind}")
     if existing is not None:
+        plan.in_flight = _pinned_counts(admin).get(str(existing["id"]), 0)
         old_names = [
             s.get("name") if isinstance(s, Mapping) else s for s in existing.get("services") or []
         ]
@@ -301,8 +305,8 @@ def _decide(plan: RegisterPlan, *, force: bool, breaking: bool) -> RegisterResul
                 "refused",
                 plan,
                 f"{plan.uri} is already registered as {plan.existing_id} and its handlers "
-                f"changed. Overwriting it needs --force, and {RT0016_WARNING}. Better: "
-                f"{ONE_URI_PER_RELEASE}.",
+                f"changed. Overwriting it needs --force, and {RT0016_WARNING} "
+                f"({plan.in_flight} in flight now). Better: {ONE_URI_PER_RELEASE}.",
                 plan.existing_id,
             )
         return None
@@ -320,7 +324,10 @@ def _decide(plan: RegisterPlan, *, force: bool, breaking: bool) -> RegisterResul
 
 def _risk_summary(plan: RegisterPlan) -> str:
     if plan.existing_id is not None:
-        return f"Overwrite deployment {plan.existing_id} at {plan.uri}? {RT0016_WARNING}."
+        return (
+            f"Overwrite deployment {plan.existing_id} at {plan.uri}? {RT0016_WARNING} "
+            f"({plan.in_flight} in flight now)."
+        )
     return "Register with breaking changes (" + "; ".join(plan.breaking) + ")?"
 
 
@@ -371,13 +378,9 @@ class DeploymentInfo:
         }
 
 
-def list_deployments(admin: AdminClient) -> list[DeploymentInfo]:
-    """Every deployment with its state, decided the way Restate's own CLI decides it, plus
-    queued or scheduled work (which has no pinned deployment yet) counted by target service."""
-    latest: dict[str, list[str]] = {}
-    for service in admin.services():
-        latest.setdefault(str(service.get("deployment_id")), []).append(str(service["name"]))
-    pinned = {
+def _pinned_counts(admin: AdminClient) -> dict[str, int]:
+    """Invocations not completed, by the deployment they are pinned to."""
+    return {
         str(row["pinned_deployment_id"]): int(row["n"])
         for row in admin.query(
             "SELECT pinned_deployment_id, count(*) AS n FROM sys_invocation "
@@ -385,6 +388,15 @@ def list_deployments(admin: AdminClient) -> list[DeploymentInfo]:
             "GROUP BY pinned_deployment_id"
         )
     }
+
+
+def list_deployments(admin: AdminClient) -> list[DeploymentInfo]:
+    """Every deployment with its state, decided the way Restate's own CLI decides it, plus
+    queued or scheduled work (which has no pinned deployment yet) counted by target service."""
+    latest: dict[str, list[str]] = {}
+    for service in admin.services():
+        latest.setdefault(str(service.get("deployment_id")), []).append(str(service["name"]))
+    pinned = _pinned_counts(admin)
     queued = {
         str(row["target_service_name"]): int(row["n"])
         for row in admin.query(

@@ -106,4 +106,6 @@ def serve(prefix: str) -> Iterator[Callable[..., ServiceProcess]]:
 
     yield start
     for process in started:
+        # SIGKILL: a graceful stop would wait for the streams of suspended invocations.
+        process.kill()
         process.close()

@@ -37,13 +37,18 @@ def test_new_then_unchanged(cli, entry, serve, prefix, deploy_server):
 def test_same_uri_with_changed_handlers_needs_force(cli, entry, serve, prefix, deploy_server):
     v1 = serve("v1")
     registered = cli(entry, "register", v1.url, "--format", "json").json()
-    v1.close()
+    # One invocation in flight on it, suspended on an awakeable nobody resolves.
+    started = httpx.post(f"{deploy_server.ingress_url}/{prefix}Parked/k/run/send")
+    assert started.status_code == 202
+    httpx.get(f"{deploy_server.ingress_url}/{prefix}Parked/k/awakeable_id", timeout=30)
+    v1.kill()
     # The next release served under the same URI (same port): a handler was added.
     v1plus = serve("v1plus", port=v1.port)
 
     refused = cli(entry, "register", v1plus.url)
     assert refused.code == 1
     assert "--force" in refused.stdout and "RT0016" in refused.stdout
+    assert "(1 in flight now)" in refused.stdout
     assert f"+ handler {prefix}Greeter/hello" in refused.stdout
     assert "/restate/<release>" in refused.stdout
     missing = httpx.post(f"{deploy_server.ingress_url}/{prefix}Greeter/hello", json="x")
