@@ -3,8 +3,10 @@ session server other tests use) and a runner for the three command-line entry po
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -105,7 +107,11 @@ def serve(prefix: str) -> Iterator[Callable[..., ServiceProcess]]:
         return process
 
     yield start
+    # SIGKILL to every process group at once (each started its own, see ServiceProcess): a
+    # graceful stop would wait for the streams of suspended invocations.
     for process in started:
-        # SIGKILL: a graceful stop would wait for the streams of suspended invocations.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    for process in started:
         process.kill()
         process.close()
