@@ -83,6 +83,13 @@ def test_declared_retention_passes_and_patched_settings_warn(cli, serve, prefix,
     assert "next registration resets them" in warning["message"]
     assert "restate.Service(" in warning["hint"]
 
+    # An LLM call of up to 10 minutes needs a longer inactivity timeout than the 5m in effect.
+    slow = cli("flask", "check", "--min-inactivity-timeout", "10m", "--service", greeter)
+    assert slow.code == 1
+    assert f"ERROR: {greeter}: inactivity_timeout is 5m, shorter than the required 10m" in (
+        slow.stdout
+    )
+
     # An outbox relay that may take 10 days needs keys kept for longer than that.
     outbox = cli("restate-web", "check", "--outbox-relay-window", "10d", "--service", greeter)
     assert outbox.code == 1
