@@ -108,3 +108,13 @@ def test_unreachable_admin_is_a_clear_error(entry):
     assert result.code == 1
     assert "could not reach the Restate admin API at http://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_type_change_with_breaking(cli, serve, prefix):
+    v1 = serve("v1")
+    assert cli("restate-web", "register", v1.url).code == 0
+    changed = serve("object")
+    allowed = cli("restate-web", "register", changed.url, "--breaking", "--yes")
+    assert allowed.code == 0, allowed.stdout + allowed.stderr
+    assert allowed.stdout.startswith("registered:")
+    assert f"~ type {prefix}Greeter: Service -> VirtualObject (breaking)" in allowed.stdout
