@@ -20,6 +20,7 @@ class RestateConfig(AppConfig):  # type: ignore[misc]
         from .. import _settings
 
         importlib.import_module(f"{__package__}.checks")  # registers the system checks
+        importlib.import_module(f"{__package__}._serving_checks")
 
         values = getattr(settings, "RESTATE", None)
         # Invalid settings are reported by `manage.py check`, not raised here.
