@@ -6,7 +6,11 @@
   keys derived from ``Idempotency-Key``, header hygiene, webhook mounts.
 - ``restate_web.webhooks``: verified provider webhooks that resolve awakeables exactly once.
 - ``restate_web.guards``: misuse of durable code turned into clear errors.
-- ``restate_web.testing``: a real restate-server and SDK services for your tests.
+- ``restate_web.testing``: a real restate-server and SDK services for your tests (and a pytest
+  plugin: ``restate_server``, ``restate_services``, ``ingress_client``).
+- ``restate_web.deploy``: drain-safe registration, pruning and settings checks (the
+  ``restate-web`` / ``manage.py restate`` / ``flask restate`` subcommands).
+- ``restate_web.serving``: SDK services served inside an ASGI web app, behind request signing.
 
 Importing a submodule never imports a web framework, restate-sdk, pydantic or OpenTelemetry:
 each is loaded when used, and a missing one names the extra to install.

@@ -6,6 +6,9 @@ by its own process id: nothing is left running and nothing is found or killed by
 >>> with RestateServer.start() as server, ServiceProcess.start("my.services:app") as services:
 ...     server.register(services.url)
 ...     IngressClient(server.ingress_url).service("Greeter").call("greet", "Ada")
+
+This module is also a pytest plugin (installed with restate-web): fixtures ``restate_server``,
+``restate_services`` and ``ingress_client``; see the README's "Testing with the pytest plugin".
 """
 
 from __future__ import annotations
@@ -415,3 +418,19 @@ def restate_stack(
     with RestateServer.start() as server, ServiceProcess.start(services_app, cwd=cwd) as svc:
         server.register(svc.url)
         yield server, svc
+
+
+# The pytest plugin (entry point ``pytest11``: restate_web = "restate_web.testing"): its fixtures
+# live in a private module so that demos and benchmarks can use this one without pytest.
+try:
+    import pytest as _pytest  # noqa: F401
+except ImportError:  # pragma: no cover - outside a test run
+    pass
+else:
+    from ._pytest_plugin import (  # noqa: F401
+        RestateServices,
+        ingress_client,
+        pytest_addoption,
+        restate_server,
+        restate_services,
+    )

@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     with checkout_stack(args.framework) as stack:
         for name, pid in stack.processes().items():
             print(f"  {name:<16} pid {pid}")
+        registration = stack.registration
+        print(
+            f"  services {registration.outcome} as {registration.deployment_id} "
+            f"(restate-web register {stack.services.url}): "
+            + ", ".join(str(s["name"]) for s in registration.plan.services)
+        )
         if args.serve:
             return serve(stack.app_url, stack.simulator_url, stack.server.ingress_url)
         print(f"\nWalkthrough against {stack.app_url}:", flush=True)

@@ -2,6 +2,7 @@
 
 If the server cannot start, every test that needs it FAILS with the reason: nothing here skips.
 `make test` installs the pinned server first; see restate_web.testing for how it is found.
+The server and the services come from restate-web's pytest plugin (restate_web.testing).
 """
 
 from __future__ import annotations
@@ -18,39 +19,19 @@ import httpx
 import pytest
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
-from restate_web.testing import HarnessError, RestateServer, ServiceProcess
+from restate_web.testing import HarnessError, RestateServer, RestateServices, ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def restate_server() -> Iterator[RestateServer]:
-    try:
-        server = RestateServer.start()
-    except HarnessError as error:
-        pytest.fail(f"restate-server could not start: {error}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.close()
+# `restate_server` (session) and `restate_services` come from restate-web's own pytest plugin
+# (restate_web.testing, the pytest11 entry point): the suite uses what users get.
 
 
 @pytest.fixture(scope="session")
-def restate_services(restate_server: RestateServer) -> Iterator[ServiceProcess]:
-    """tests/restate_services.py served by hypercorn and registered with the server."""
-    try:
-        services = ServiceProcess.start("tests.restate_services:app", cwd=ROOT)
-    except HarnessError as error:
-        pytest.fail(f"the test services could not start: {error}", pytrace=False)
-    try:
-        restate_server.register(services.url)
-        yield services
-    finally:
-        services.close()
-
-
-@pytest.fixture(scope="session")
-def ingress_url(restate_server: RestateServer, restate_services: ServiceProcess) -> str:
+def ingress_url(restate_server: RestateServer, restate_services: RestateServices) -> str:
+    """The session server's ingress, with tests/restate_services.py served and registered."""
+    restate_services("tests.restate_services:app", cwd=ROOT)
     return restate_server.ingress_url
 
 

@@ -99,6 +99,14 @@ class RestateSettings:
     guard_contexts: bool = True
     webhooks: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """Webhook endpoints by URL name: an endpoint object, a dotted path to one, or a factory."""
+    admin_url: str | None = None
+    """Restate's admin API for the deploy commands (None: http://localhost:9070)."""
+    admin_token: str | None = None
+    identity_keys: tuple[str, ...] = ()
+    """Restate request-identity public keys (``publickeyv1_...``) served services verify."""
+    services: Any = None
+    """SDK services to serve from the web app (a list, or a ``"module:name"`` of one)."""
+    services_path: str = "/restate"
     webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
     """Seconds a webhook mount waits for Restate (retries included) before answering 503."""
 
@@ -242,6 +250,38 @@ def _parse_webhooks(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _parse_identity_keys(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+    keys = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"expected publickeyv1_... strings, got {type(item).__name__}")
+        if not item.strip():
+            continue
+        if not item.strip().startswith("publickeyv1_"):
+            raise ValueError(
+                f"{item.strip()[:20]!r}... is not a Restate request-identity public key "
+                "(publickeyv1_...; restate-server logs its own at start)"
+            )
+        keys.append(item.strip())
+    return tuple(keys)
+
+
+def _parse_services(value: Any) -> Any:
+    if value is None or isinstance(value, (str, list, tuple)):
+        return value
+    raise ValueError(f"expected a list of services or 'module:name', got {type(value).__name__}")
+
+
+def _parse_path(value: Any) -> str:
+    path = _parse_str(value)
+    if path is None or not path.startswith("/"):
+        raise ValueError(f"must be a URL path starting with '/', got {value!r}")
+    return path.rstrip("/") or "/"
+
+
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "INGRESS_URL": ("ingress_url", _parse_url),
     "INGRESS_TOKEN": ("ingress_token", _parse_str),
@@ -255,6 +295,11 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "RETRY": ("retry", _parse_bool),
     "GUARD_CONTEXTS": ("guard_contexts", _parse_bool),
     "WEBHOOKS": ("webhooks", _parse_webhooks),
+    "ADMIN_URL": ("admin_url", _parse_url),
+    "ADMIN_TOKEN": ("admin_token", _parse_str),
+    "IDENTITY_KEYS": ("identity_keys", _parse_identity_keys),
+    "SERVICES": ("services", _parse_services),
+    "SERVICES_PATH": ("services_path", _parse_path),
     "WEBHOOK_TIMEOUT": ("webhook_timeout", _parse_webhook_timeout),
 }
 

@@ -624,6 +624,11 @@ class Endpoint:
         the ``WEBHOOK_TIMEOUT`` setting); once it is spent the answer is 503 and the provider
         redelivers. ``None``: the client's own timeout and retry budget.
         """
+        if isinstance(cast(object, client), AsyncIngressClient):
+            raise TypeError(
+                "handle() needs a blocking IngressClient, got an async client; "
+                "use `await endpoint.handle_async(request, client)` instead."
+            )
         deadline = _Deadline(timeout)
         steps = drive(self.plan(request))
         try:
@@ -635,16 +640,9 @@ class Endpoint:
                     error = deadline.spent(step)
                 else:
                     try:
-                        result = step.invoke(client, remaining)
+                        step.invoke(client, remaining)
                     except Exception as exc:
                         error = exc
-                    else:
-                        if inspect.isawaitable(result):
-                            _discard(result)
-                            raise TypeError(
-                                "handle() needs a blocking IngressClient, got an async client; "
-                                "use `await endpoint.handle_async(request, client)` instead."
-                            )
                 step = steps.send(error)
         except StopIteration as finished:
             response: WebhookResponse = finished.value
@@ -708,12 +706,6 @@ class _Deadline:
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
-
-
-def _discard(awaitable: Any) -> None:
-    close = getattr(awaitable, "close", None)
-    if callable(close):
-        close()  # a coroutine that is never awaited would warn at garbage collection
 
 
 class WebhookEndpoint(Endpoint):

@@ -10,6 +10,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from restate_web.deploy import AdminClient, RegisterResult, register_deployment
 from restate_web.testing import RestateServer, ServiceProcess, free_port
 
 from .config import (
@@ -38,6 +39,7 @@ class CheckoutStack:
     simulator: ServiceProcess
     app: ServiceProcess
     webhook_secret: str
+    registration: RegisterResult
 
     @property
     def app_url(self) -> str:
@@ -80,7 +82,11 @@ def checkout_stack(
         services = stack.enter_context(
             ServiceProcess.start("sample_apps.common.services:app", cwd=ROOT, env=env)
         )
-        server.register(services.url)
+        # Registered the way a deployment pipeline would: `restate-web register` (its core).
+        with AdminClient(server.admin_url) as admin:
+            registration = register_deployment(admin, services.url)
+        if registration.exit_code:
+            raise RuntimeError(f"registering the sample's services failed: {registration.message}")
         simulator = stack.enter_context(
             ServiceProcess.start(
                 "sample_apps.common.simulator:app",
@@ -93,4 +99,6 @@ def checkout_stack(
         app = stack.enter_context(
             ServiceProcess.start(app_path, server=server_kind, cwd=ROOT, env=env, port=app_port)
         )
-        yield CheckoutStack(framework, server, services, simulator, app, webhook_secret)
+        yield CheckoutStack(
+            framework, server, services, simulator, app, webhook_secret, registration
+        )

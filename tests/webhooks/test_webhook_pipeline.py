@@ -452,9 +452,7 @@ def test_plan_does_no_io() -> None:
 
 
 def test_shells_refuse_the_wrong_kind_of_client() -> None:
-    async_client = FakeIngress(is_async=True)
-    with pytest.raises(TypeError, match="handle_async"):
-        endpoint().handle(signed(stripe_event()), async_client)  # type: ignore[arg-type]
+    # The blocking shell with an async client: test_blocking_handle_refuses_an_async_client...
     sync_client = IngressClient("http://127.0.0.1:9", retry=False)
     try:
         with pytest.raises(TypeError, match="blocking"):
@@ -496,3 +494,15 @@ def test_adyen_awakeable_id_comes_from_the_signed_merchant_reference(run: Runner
     refused = FakeIngress()
     assert run(adyen, WebhookRequest("POST", URL, {}, moved), refused).status == 400
     assert refused.calls == []
+
+
+def test_blocking_handle_refuses_an_async_client_before_calling_restate() -> None:
+    from restate_web.ingress import AsyncIngressClient
+
+    async def scenario() -> None:
+        async with AsyncIngressClient("http://127.0.0.1:9") as client:
+            request = signed(stripe_event("payment_intent.succeeded"))
+            with pytest.raises(TypeError, match="handle_async"):
+                endpoint().handle(request, client)  # type: ignore[arg-type]
+
+    asyncio.run(scenario())

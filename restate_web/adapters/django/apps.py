@@ -20,6 +20,7 @@ class RestateConfig(AppConfig):  # type: ignore[misc]
         from .. import _settings
 
         importlib.import_module(f"{__package__}.checks")  # registers the system checks
+        importlib.import_module(f"{__package__}._serving_checks")
         # request.restate exists from now on: without the middleware it says to add it.
         from .middleware import _add_request_property
 

@@ -20,19 +20,28 @@ the endpoint's 413 at once, before a byte of the body is read; a body without Co
 Django untouched. ``RestateASGIHandler(app)`` wraps an ASGI application you already have (one
 wrapped by other middleware, say). Webhook URLs are found with Django's ``resolve()`` on the
 project's ``ROOT_URLCONF`` (a per-request ``urlconf`` set by middleware is not seen).
+
+With ``RESTATE["SERVICES"]`` (a list of SDK services, or ``"module:name"`` of one) the same
+application also serves them under ``RESTATE["SERVICES_PATH"]`` (default ``/restate``),
+verifying Restate's request signatures with ``RESTATE["IDENTITY_KEYS"]``
+(``restate_web.serving.with_services``). Under WSGI services cannot be served.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import django
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.urls import Resolver404, resolve
 
+from ...serving import with_services
 from ...webhooks._pipeline import Endpoint, WebhookResponse, log_outcome
 from ...webhooks._request import Headers
+from .._settings import load_settings
 from ._runtime import get_integration
 
 Scope = MutableMapping[str, Any]
@@ -44,10 +53,32 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 __all__ = ["RestateASGIHandler", "get_asgi_application"]
 
 
-def get_asgi_application() -> RestateASGIHandler:
-    """Django's ``get_asgi_application()``, refusing oversized webhook bodies before reading."""
+def get_asgi_application() -> ASGIApp:
+    """Django's ``get_asgi_application()``, refusing oversized webhook bodies before reading,
+    and serving ``RESTATE["SERVICES"]`` under ``RESTATE["SERVICES_PATH"]`` when set."""
     django.setup(set_prefix=False)
-    return RestateASGIHandler(ASGIHandler())
+    app: ASGIApp = RestateASGIHandler(ASGIHandler())
+    parsed = load_settings(getattr(settings, "RESTATE", None))
+    if parsed.services is None:
+        return app
+    return with_services(
+        app,
+        configured_services(parsed.services),
+        path=parsed.services_path,
+        identity_keys=parsed.identity_keys,
+    )
+
+
+def configured_services(value: Any) -> list[Any]:
+    """``RESTATE["SERVICES"]`` as a list of SDK services."""
+    if isinstance(value, str):
+        module, _, name = value.partition(":")
+        if not name:
+            module, _, name = value.rpartition(".")
+        value = getattr(importlib.import_module(module), name)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
 
 
 class RestateASGIHandler:

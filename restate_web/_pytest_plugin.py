@@ -1,0 +1,123 @@
+"""The pytest plugin's fixtures (loaded through ``restate_web.testing``, the ``pytest11`` entry
+point): ``restate_server``, ``restate_services`` and ``ingress_client``.
+
+A test that needs the server fails when it cannot start, with the reason; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .testing import HarnessError, RestateServer, ServiceProcess, find_server_binary
+
+BIN_OPTION = "--restate-server-bin"
+BIN_INI = "restate_server_bin"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("restate", "restate-web: a real restate-server for your tests")
+    group.addoption(
+        BIN_OPTION,
+        dest="restate_server_bin",
+        default=None,
+        help="the restate-server binary (default: ini restate_server_bin, $RESTATE_SERVER_BIN, "
+        "or .restate-server/ installed by `npm install --prefix .restate-server "
+        "@restatedev/restate-server`)",
+    )
+    parser.addini(BIN_INI, "the restate-server binary (relative to the rootdir)", default="")
+
+
+def _binary(config: pytest.Config) -> str:
+    explicit = config.getoption("restate_server_bin") or config.getini(BIN_INI)
+    if explicit:
+        path = Path(str(explicit))
+        if not path.is_absolute():
+            path = Path(config.rootpath) / path
+        if not os.access(path, os.X_OK):
+            raise HarnessError(f"{BIN_OPTION} / {BIN_INI}: {path} is not an executable file")
+        return str(path)
+    return find_server_binary(search_from=config.rootpath)
+
+
+@pytest.fixture(scope="session")
+def restate_server(pytestconfig: pytest.Config) -> Iterator[RestateServer]:
+    """A real restate-server for the session, on free loopback ports, stopped at the end."""
+    try:
+        server = RestateServer.start(binary=_binary(pytestconfig))
+    except HarnessError as error:
+        pytest.fail(f"restate-server could not start: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+class RestateServices:
+    """``restate_services("my_app.services:app")``: serve an SDK app with hypercorn and register
+    it with the session's restate-server (once per app and environment), stopped at the end."""
+
+    def __init__(self, server: RestateServer, rootpath: Path) -> None:
+        self._server = server
+        self._rootpath = rootpath
+        self._started: dict[tuple[Any, ...], ServiceProcess] = {}
+
+    def __call__(
+        self,
+        app: str,
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        use_http_11: bool = False,
+    ) -> ServiceProcess:
+        key = (app, str(cwd), tuple(sorted((env or {}).items())), use_http_11)
+        if key in self._started:
+            return self._started[key]
+        from .deploy import AdminClient, AdminError, register_deployment
+
+        try:
+            process = ServiceProcess.start(app, cwd=cwd or self._rootpath, env=env)
+        except HarnessError as error:
+            pytest.fail(f"could not serve {app}: {error}", pytrace=False)
+        self._started[key] = process
+        try:
+            with AdminClient(self._server.admin_url) as admin:
+                # Tests may serve several versions of the same services: allow breaking changes.
+                result = register_deployment(
+                    admin, process.url, breaking=True, use_http_11=use_http_11
+                )
+        except AdminError as error:
+            pytest.fail(f"could not register {app} ({process.url}): {error}", pytrace=False)
+        if result.exit_code:
+            pytest.fail(f"could not register {app}: {result.message}", pytrace=False)
+        return process
+
+    def close(self) -> None:
+        for process in self._started.values():
+            process.close()
+        self._started.clear()
+
+
+@pytest.fixture(scope="session")
+def restate_services(
+    restate_server: RestateServer, pytestconfig: pytest.Config
+) -> Iterator[RestateServices]:
+    """Serve and register your SDK services: ``restate_services("my_app.services:app")``."""
+    services = RestateServices(restate_server, Path(pytestconfig.rootpath))
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+@pytest.fixture
+def ingress_client(restate_server: RestateServer) -> Iterator[Any]:
+    """An ``IngressClient`` for the session's restate-server, closed after the test."""
+    from .ingress import IngressClient
+
+    with IngressClient(restate_server.ingress_url) as client:
+        yield client

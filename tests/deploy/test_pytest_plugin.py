@@ -1,0 +1,74 @@
+"""restate-web's pytest plugin as a user's suite sees it: installed with the package (pytest11),
+it serves and registers the user's services on a real restate-server and hands out an ingress
+client; without a server binary the tests fail with the reason, never skip."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from restate_web.testing import find_server_binary
+from tests.deploy.conftest import ROOT
+
+SERVICES = """
+import restate
+
+greeter = restate.Service("PluginGreeter")
+
+
+@greeter.handler()
+async def greet(ctx: restate.Context, name: str) -> str:
+    return f"Hello {name}"
+
+
+app = restate.app([greeter])
+"""
+
+TESTS = """
+def test_greets(restate_services, ingress_client, restate_server):
+    served = restate_services("user_services:app")
+    assert served is restate_services("user_services:app")  # served and registered once
+    assert ingress_client.service("PluginGreeter").call("greet", "Ada") == "Hello Ada"
+    assert restate_server.admin_url.startswith("http://127.0.0.1:")
+"""
+
+
+def run_user_suite(folder: Path, *args: str, ini: str = "") -> subprocess.CompletedProcess[str]:
+    (folder / "pyproject.toml").write_text(f"[tool.pytest.ini_options]\n{ini}\n")
+    (folder / "user_services.py").write_text(SERVICES)
+    (folder / "test_user.py").write_text(textwrap.dedent(TESTS))
+    env = {k: v for k, v in os.environ.items() if k != "RESTATE_SERVER_BIN"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.mark.server
+def test_a_users_suite_gets_server_services_and_client(tmp_path):
+    binary = find_server_binary(ROOT)
+    result = run_user_suite(tmp_path, ini=f'restate_server_bin = "{binary}"')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_a_missing_server_fails_and_never_skips(tmp_path):
+    result = run_user_suite(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "restate-server could not start" in result.stdout
+    assert "restate-server is not installed" in result.stdout
+    assert "skipped" not in result.stdout
+    assert "1 error" in result.stdout
+
+    wrong = run_user_suite(tmp_path, "--restate-server-bin", str(tmp_path / "nope"))
+    assert wrong.returncode == 1
+    assert "is not an executable file" in wrong.stdout
