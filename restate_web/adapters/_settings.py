@@ -87,6 +87,7 @@ class RestateSettings:
     """Validated adapter settings (see the README's Settings section for each one)."""
 
     ingress_url: str | None = None
+    """The ingress URL; the nodes of a cluster comma-separated (see ``ingress_urls``)."""
     ingress_token: str | None = None
     idempotency_header: str = DEFAULT_IDEMPOTENCY_HEADER
     idempotency_key_max_length: int = DEFAULT_KEY_MAX_LENGTH
@@ -109,6 +110,11 @@ class RestateSettings:
     services_path: str = "/restate"
     webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
     """Seconds a webhook mount waits for Restate (retries included) before answering 503."""
+
+    @property
+    def ingress_urls(self) -> tuple[str, ...]:
+        """The configured ingress URLs (empty: the client's default, RESTATE_INGRESS_URL)."""
+        return tuple(self.ingress_url.split(",")) if self.ingress_url else ()
 
     @property
     def header_lower(self) -> str:
@@ -146,6 +152,22 @@ def _parse_url(value: Any) -> str | None:
     if url is not None and not url.startswith(("http://", "https://")):
         raise ValueError(f"must start with http:// or https://, got {url!r}")
     return url
+
+
+def _parse_ingress_urls(value: Any) -> str | None:
+    """One URL, or the ingresses of a cluster's nodes: comma-separated or a list; kept as one
+    comma-separated string, which is what the clients (and RESTATE_INGRESS_URL) take."""
+    if value is None:
+        return None
+    items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+    if isinstance(value, (bytes, Mapping)) or not isinstance(items, Iterable):
+        raise ValueError(f"expected a URL or a list of URLs, got {type(value).__name__}")
+    urls: list[str] = []
+    for item in items:
+        url = _parse_url(item)
+        if url is not None and url.rstrip("/") not in urls:
+            urls.append(url.rstrip("/"))
+    return ",".join(urls) or None
 
 
 def _parse_header_name(value: Any) -> str:
@@ -283,7 +305,7 @@ def _parse_path(value: Any) -> str:
 
 
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "INGRESS_URL": ("ingress_url", _parse_url),
+    "INGRESS_URL": ("ingress_url", _parse_ingress_urls),
     "INGRESS_TOKEN": ("ingress_token", _parse_str),
     "IDEMPOTENCY_HEADER": ("idempotency_header", _parse_header_name),
     "IDEMPOTENCY_KEY_MAX_LENGTH": ("idempotency_key_max_length", _parse_positive_int),

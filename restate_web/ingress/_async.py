@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -51,7 +51,7 @@ class AsyncIngressClient(BaseClient):
 
     def __init__(
         self,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | None = None,
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -119,12 +119,13 @@ class AsyncIngressClient(BaseClient):
     async def _execute(self, op: Operation[T]) -> T:
         _core.guard_not_in_handler(op)
         key = op.idempotency_key if op.reserved_key is None else await op.reserved_key.aget()
-        request = self._build_request(op, key)
+        node = self._nodes.pick()
+        request = self._build_request(op, key, node)
         started = time.monotonic()
         try:
             return await self._attempt(request, op)
         except IngressError as error:
-            plan = RetryPlan(op, self._config, started, key)
+            plan = RetryPlan(op, self._config, started, key, self._nodes, node)
             if not plan.should_retry(error):
                 final = plan.final_error(error)
                 if final is error:
@@ -134,9 +135,7 @@ class AsyncIngressClient(BaseClient):
         try:
             async for attempt in tenacity.AsyncRetrying(**self._retrying_kwargs(plan)):
                 with attempt:
-                    timeout = plan.next_attempt_timeout()
-                    if timeout is not None:
-                        request.extensions["timeout"] = timeout
+                    request = self._retry_request(plan, request, op, key)
                     return await self._attempt(request, op)
         except IngressError as error:
             final = plan.final_error(error)
