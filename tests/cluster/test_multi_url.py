@@ -183,3 +183,49 @@ def test_broken_connection_moves_only_keyed_calls(cluster, client_kind, loop_thr
     assert ports(keyed_record)[0] == victim.ingress_port
     assert other.ingress_port in ports(keyed_record), "the keyed call moved to the other node"
     assert _count_by_key(cluster, key) == 1, "one invocation for the key: nothing doubled"
+
+
+def test_without_retries_a_refused_node_fails_one_call_and_is_set_aside(ingress_url, make_client):
+    """retry=False: no attempt is repeated on any node, but the next calls skip the dead one."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    record: list[httpx.Request] = []
+    restate = make_client([dead, ingress_url], record=record, retry=False)
+
+    with pytest.raises(IngressUnavailable) as caught:
+        restate.service("Greeter").call("greet", "first")
+    assert f"could not reach Restate at {dead}" in str(caught.value)
+    assert "1 of the 2 ingress nodes were tried" in str(caught.value)
+
+    answers = [restate.service("Greeter").call("greet", f"next{i}") for i in range(4)]
+    assert answers == [f"Hello next{i}" for i in range(4)]
+    live = httpx.URL(ingress_url).port
+    assert ports(record) == [httpx.URL(dead).port, live, live, live, live]
+
+
+def test_overloaded_node_answers_move_safe_calls_to_the_next_node():
+    """503 from one node (a fake: a real node cannot be made to answer 503 on demand): a keyed
+    call is retried on the next node; a keyless one is not retried at all, as with one URL."""
+    seen: list[str] = []
+
+    def node(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        if request.url.host == "n1.test":
+            return httpx.Response(
+                503,
+                json={"code": 503, "message": "busy"},
+                headers={"x-restate-error-source": "ingress"},
+            )
+        return httpx.Response(200, json="ok")
+
+    fast = RetryPolicy(max_attempts=4, initial_interval=0.01, max_interval=0.02)
+    urls = ["http://n1.test", "http://n2.test"]
+    with IngressClient(urls, transport=httpx.MockTransport(node), retry=fast) as restate:
+        assert restate.service("S").call("h", 1, idempotency_key="k1") == "ok"
+        assert seen == ["n1.test", "n2.test"]
+        seen.clear()
+        restate.service("S").call("h", 2)  # round-robin: this one starts on n2
+        assert seen == ["n2.test"]
+        seen.clear()
+        with pytest.raises(IngressUnavailable):
+            restate.service("S").call("h", 3)  # n1 again, keyless: not sent twice
+        assert seen == ["n1.test"]
