@@ -499,7 +499,7 @@ class PostgresServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=self._demote,  # noqa: PLW1509 - no threads matter before exec here
+                preexec_fn=self._demote,
                 check=False,
                 timeout=120,
             )
@@ -533,7 +533,7 @@ class PostgresServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=self._demote,  # noqa: PLW1509
+                preexec_fn=self._demote,
             )
         finally:
             log.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -74,6 +75,9 @@ def _add_relay_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="how long delivered rows are kept before they are deleted (1d)",
     )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="log every delivered row (its id)"
+    )
     parser.set_defaults(run=run_relay)
 
 
@@ -132,7 +136,20 @@ def _report(args: argparse.Namespace, stats: RelayStats) -> None:
     )
 
 
+def _configure_logging(verbose: bool) -> None:
+    outbox_logger = logging.getLogger("restate_web.outbox")
+    if outbox_logger.handlers or logging.getLogger().handlers:
+        if verbose:
+            outbox_logger.setLevel(logging.DEBUG)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    outbox_logger.addHandler(handler)
+    outbox_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
 def run_relay(args: argparse.Namespace) -> int:
+    _configure_logging(args.verbose)
     values = getattr(args, "settings_values", None)
     settings, _problems = check_settings(values if isinstance(values, dict) else None)
     try:

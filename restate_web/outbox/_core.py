@@ -392,6 +392,7 @@ def delivery_round(
                 )
                 result.delivered += 1
                 result.delivered_ids[row.id] = outcome.invocation_id
+                logger.debug("outbox: delivered row %s as %s", row.id, outcome.invocation_id)
             elif isinstance(outcome, Failed):
                 yield Sql(
                     f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = %s, "  # noqa: S608
