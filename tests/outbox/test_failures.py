@@ -75,7 +75,7 @@ def test_restate_down_at_commit_rows_wait_then_relay_delivers(shops, restate, ou
             assert response.status_code == 200, response.text  # the order is taken
             answers[(framework, backend, mode)] = response.json()
             assert response.json()["invocation_id"] is None
-        for (framework, backend, mode), answer in answers.items():
+        for (framework, backend, _mode), answer in answers.items():
             shop = shops(framework, backend)
             # The async SQLAlchemy fast path finishes after the answer: wait for its attempt.
             row = wait_for(
