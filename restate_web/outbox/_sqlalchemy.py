@@ -138,6 +138,9 @@ def _lock_statement(dialect: str, row: OutboxRow) -> Any:
     return sa.text(sql.replace("%s", ":key")).bindparams(key=params[0])
 
 
+_COMMITTED_KEY = "restate_web.outbox.committed"
+
+
 def _pending(sync_session: Any) -> list[tuple[int, OutboxHandle, Any]]:
     info = sync_session.info
     pending: list[tuple[int, OutboxHandle, Any]] | None = info.get(_INFO_KEY)
@@ -145,6 +148,7 @@ def _pending(sync_session: Any) -> list[tuple[int, OutboxHandle, Any]]:
         pending = info[_INFO_KEY] = []
         event.listen(sync_session, "after_commit", _after_commit)
         event.listen(sync_session, "after_rollback", _after_rollback)
+        event.listen(sync_session, "after_transaction_end", _after_transaction_end)
     return pending
 
 
@@ -156,10 +160,19 @@ def _after_rollback(sync_session: Any) -> None:
 
 def _after_commit(sync_session: Any) -> None:
     pending = sync_session.info.get(_INFO_KEY)
-    if not pending:
+    if pending:
+        sync_session.info.setdefault(_COMMITTED_KEY, []).extend(pending)
+        pending.clear()
+
+
+def _after_transaction_end(sync_session: Any, transaction: Any) -> None:
+    # Delivered once the session has given its connection back to the pool (after_commit
+    # still holds it: delivering there would need a second connection per request).
+    if transaction.parent is not None:
         return
-    entries = list(pending)
-    pending.clear()
+    entries = sync_session.info.pop(_COMMITTED_KEY, None)
+    if not entries:
+        return
     sync_entries = [entry for entry in entries if not isinstance(entry[2], tuple)]
     async_entries = [entry for entry in entries if isinstance(entry[2], tuple)]
     if sync_entries:
