@@ -93,7 +93,7 @@ class Database:
         with self.engine.connect() as connection:
             return list(
                 connection.exec_driver_sql(
-                    "SELECT seq, id, state, ordering_key, invocation_id, attempts "
+                    "SELECT seq, id, state, ordering_key, invocation_id, attempts, body "
                     "FROM restate_web_outbox ORDER BY seq"
                 )
             )
