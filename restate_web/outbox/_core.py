@@ -46,7 +46,7 @@ Dialect = Literal["sqlite", "postgresql"]
 DEFAULT_IDEMPOTENCY_RETENTION = timedelta(days=1)
 DEFAULT_DEAD_LETTER_MARGIN = timedelta(hours=1)
 DEFAULT_DELIVERED_RETENTION = timedelta(days=1)
-MAX_BACKOFF = 300.0
+MAX_BACKOFF = 30.0
 
 COLUMNS = (
     "seq",
@@ -381,6 +381,7 @@ def delivery_round(
         return result
 
     outcomes: Mapping[int, Outcome] = yield SendGroups(tuple(sendable))
+    first_error: BaseException | None = None
     for group in sendable:
         for row in group:
             outcome = outcomes.get(row.seq or 0)
@@ -394,16 +395,23 @@ def delivery_round(
                 result.delivered_ids[row.id] = outcome.invocation_id
                 logger.debug("outbox: delivered row %s as %s", row.id, outcome.invocation_id)
             elif isinstance(outcome, Failed):
+                # The fast path's failure does not delay the relay: only the relay backs off.
+                backoff_until = now if seqs is not None else now + backoff(row.attempts)
                 yield Sql(
                     f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = %s, "  # noqa: S608
                     "next_attempt_at = %s WHERE seq = %s",
-                    (
-                        _describe(outcome.error),
-                        now + backoff(row.attempts),
-                        row.seq,
-                    ),
+                    (_describe(outcome.error), backoff_until, row.seq),
                 )
                 result.failed += 1
+                first_error = first_error or outcome.error
+    if first_error is not None:
+        logger.warning(
+            "outbox: %d row(s) not delivered %s (%s); %s",
+            result.failed,
+            "after the commit" if seqs is not None else "by the relay",
+            first_error,
+            "the relay will deliver them" if seqs is not None else "retrying with backoff",
+        )
     return result
 
 

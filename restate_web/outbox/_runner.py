@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
-import logging
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -21,7 +20,6 @@ from ._core import Delivered, Failed, OutboxRow, Outcome, SendGroups, Sql, Step
 R = TypeVar("R")
 C = TypeVar("C", bound=BaseClient)
 
-logger = logging.getLogger("restate_web.outbox")
 
 # The fast path runs right after the web request's commit, inside the request: it tries once
 # more at most and gives up within seconds (the relay delivers what it leaves).
@@ -104,8 +102,7 @@ def _send_group(client: IngressClient, group: tuple[OutboxRow, ...]) -> dict[int
     for row in group:
         try:
             outcomes[row.seq or 0] = Delivered(send_row(client, row))
-        except Exception as error:
-            logger.warning("outbox: sending row %s (%s) failed: %s", row.id, row.target, error)
+        except Exception as error:  # recorded on the row and logged once per round
             outcomes[row.seq or 0] = Failed(error)
             break
     return outcomes
@@ -118,8 +115,7 @@ async def _asend_group(
     for row in group:
         try:
             outcomes[row.seq or 0] = Delivered(await asend_row(client, row))
-        except Exception as error:
-            logger.warning("outbox: sending row %s (%s) failed: %s", row.id, row.target, error)
+        except Exception as error:  # recorded on the row and logged once per round
             outcomes[row.seq or 0] = Failed(error)
             break
     return outcomes
