@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import restate
-from restate import Context, ObjectContext, ObjectSharedContext, WorkflowContext
+from restate import Context, ObjectContext, WorkflowContext
 
 ledger = restate.VirtualObject("OutboxLedger")
 
@@ -22,8 +22,10 @@ async def append(ctx: ObjectContext, item: Any) -> int:
     return len(items)
 
 
-@ledger.handler(kind="shared")
-async def items(ctx: ObjectSharedContext) -> list[Any]:
+@ledger.handler()
+async def items(ctx: ObjectContext) -> list[Any]:
+    # Exclusive on purpose: queued behind every send already accepted for this key, so it
+    # answers once they all ran.
     return await ctx.get("items", type_hint=list) or []
 
 
