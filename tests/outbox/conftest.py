@@ -84,6 +84,7 @@ class Database:
         else:
             assert postgres is not None
             name = postgres.create_database(f"shop_{uuid.uuid4().hex[:12]}")
+            postgres.create_database(f"{name}_other")  # the Django shop's "other" alias
             self.sync_url = postgres.url(name)
             self.async_url = postgres.url(name)
             self.django = f"postgresql:{postgres.port}:{name}"
@@ -122,6 +123,7 @@ class Shop:
         }
         if framework == "django":
             self.manage("migrate", "-v", "0")
+            self.manage("migrate", "-v", "0", "--database", "other")
         self.app: ServiceProcess | None = None
         self.start()
 
@@ -183,6 +185,11 @@ class Shop:
         argv = self.relay_argv(entry)
         relay = "outbox-relay" if argv[-1] == "restate" else None
         done = self._run([*argv, *([relay] if relay else []), "--once", "-v"])
+        return done.stdout + done.stderr
+
+    def relay_once_argv(self, *extra: str) -> str:
+        """``manage.py restate outbox-relay --once`` with ``extra`` arguments (Django)."""
+        done = self.manage("restate", "outbox-relay", "--once", "-v", *extra)
         return done.stdout + done.stderr
 
     def start_relay(self, log: Path, interval: float = 0.05) -> subprocess.Popen[bytes]:

@@ -60,3 +60,24 @@ def test_rollback_sends_nothing_and_commit_sends_once(
     by_id = {r.id: r for r in rows}
     if answer["invocation_id"] is not None:  # the fast path ran before the view answered
         assert by_id[answer["row_id"]].invocation_id == answer["invocation_id"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_django_async_view_autocommit_and_another_database(shops, restate, backend):
+    """``await request.restate...send(..., outbox=True)`` from an async view without a
+    transaction delivers at once; ``using="other"`` writes the row to that database, where
+    ``manage.py restate outbox-relay --database other`` finds it."""
+    import httpx
+
+    shop = shops("django", backend)
+    key = f"django-extra-{backend}-{uuid.uuid4().hex[:6]}"
+    auto = httpx.post(f"{shop.url}/autocommit/orders", json={"order": f"{key}-a", "key": key})
+    assert auto.status_code == 200, auto.text
+    assert auto.json()["invocation_id"] is not None  # autocommit: delivered before the answer
+    other = httpx.post(f"{shop.url}/other/orders", json={"order": f"{key}-b", "key": key})
+    assert other.status_code == 200, other.text
+    assert other.json()["invocation_id"] is not None
+    assert other.json()["row_id"] not in {row.id for row in shop.database.rows()}
+    assert "delivered 0," in shop.relay_once_argv("--database", "other")
+    assert ledger(restate, key) == [f"{key}-a", f"{key}-b"]

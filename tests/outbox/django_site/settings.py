@@ -23,7 +23,15 @@ if _kind == "postgresql":
             "USER": "postgres",
             "HOST": "127.0.0.1",
             "PORT": _port,
-        }
+        },
+        # A second alias for send(..., outbox=True, using="other").
+        "other": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _name + "_other",
+            "USER": "postgres",
+            "HOST": "127.0.0.1",
+            "PORT": _port,
+        },
     }
 else:
     DATABASES = {
@@ -31,5 +39,10 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": _rest,
             "OPTIONS": {"timeout": 60},
-        }
+        },
+        "other": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _rest + ".other",
+            "OPTIONS": {"timeout": 60},
+        },
     }

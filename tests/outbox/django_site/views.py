@@ -64,3 +64,22 @@ async def async_order(request: HttpRequest) -> JsonResponse:
     body = json.loads(request.body)
     # Each request in a thread of its own (its own connection): real concurrent transactions.
     return await sync_to_async(_place, thread_sensitive=False)(request, body)
+
+
+async def autocommit_order(request: HttpRequest) -> JsonResponse:
+    """An async view, no transaction: ``await ...send(..., outbox=True)`` (autocommit)."""
+    body = json.loads(request.body)
+    handle = await request.restate.object("OutboxLedger", body["key"]).send(
+        "append", body["order"], outbox=True
+    )
+    return JsonResponse({"row_id": handle.row_id, "invocation_id": handle.invocation_id})
+
+
+def other_database_order(request: HttpRequest) -> JsonResponse:
+    """A sync view writing to the database alias ``other``: ``using="other"``."""
+    body = json.loads(request.body)
+    with transaction.atomic(using="other"):
+        handle = request.restate.object("OutboxLedger", body["key"]).send(
+            "append", body["order"], outbox=True, using="other"
+        )
+    return JsonResponse({"row_id": handle.row_id, "invocation_id": handle.invocation_id})
