@@ -99,7 +99,7 @@ def _database(args: argparse.Namespace) -> SyncDatabase:
     if not url and getattr(args, "django", False):
         from ..adapters.django._outbox import DjangoDatabase
 
-        return DjangoDatabase(args.database or "default")
+        return DjangoDatabase(args.database or "default", long_running=True)
     url = url or getattr(args, "sqlalchemy_url", None)
     if not url:
         raise SystemExit(

@@ -33,13 +33,19 @@ def dialect_of(alias: str) -> str:
 class DjangoDatabase:
     """The outbox table of one Django database alias, for the delivery plans."""
 
-    def __init__(self, alias: str = DEFAULT_DB_ALIAS) -> None:
+    def __init__(self, alias: str = DEFAULT_DB_ALIAS, *, long_running: bool = False) -> None:
         self.alias = alias
         self.dialect = dialect_of(alias)
+        self.long_running = long_running
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Execute]:
-        with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
+        connection = connections[self.alias]
+        if self.long_running and not connection.in_atomic_block:
+            # A long-running relay outlives connections (a database restart): as Django does
+            # between requests, drop a broken one so this round opens a new one.
+            connection.close_if_unusable_or_obsolete()
+        with transaction.atomic(using=self.alias), connection.cursor() as cursor:
 
             def execute(step: Sql) -> Any:
                 cursor.execute(step.sql, step.params)
