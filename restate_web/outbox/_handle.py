@@ -119,7 +119,7 @@ def aoutbox_send(
     """``send(..., outbox=...)`` of an async client: checked (and a derived key reserved)
     now, in program order; written when awaited."""
     _check(outbox, using)
-    if outbox is not True and type(outbox).__name__ != "AsyncSession":
+    if outbox is not True and type(outbox).__name__ not in ("AsyncSession", "async_scoped_session"):
         raise OutboxError(
             "outbox= got a sync SQLAlchemy Session from the async client: pass an AsyncSession, "
             "or use the blocking IngressClient with a sync Session"

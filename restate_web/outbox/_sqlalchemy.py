@@ -16,6 +16,7 @@ require("sqlalchemy", "sqlalchemy", "the Restate outbox with SQLAlchemy (outbox=
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
+from sqlalchemy.orm import scoped_session  # noqa: E402
 
 from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
 from ..ingress._clients import BaseClient  # noqa: E402
@@ -190,6 +191,8 @@ _tasks: set[asyncio.Task[None]] = set()
 
 def write(session: Any, row: OutboxRow, client: BaseClient) -> OutboxHandle:
     """Add ``row`` to the transaction of the sync ``session``."""
+    if isinstance(session, scoped_session):
+        session = session()  # Flask-SQLAlchemy's db.session: this thread's Session
     if not isinstance(client, IngressClient):
         raise OutboxError(
             "outbox= got a sync Session from the async client: pass an AsyncSession, or use "
@@ -211,8 +214,10 @@ async def awrite(session: Any, row: OutboxRow, client: BaseClient) -> OutboxHand
         raise OutboxError(
             "outbox= got an AsyncSession from the blocking client: use an AsyncIngressClient"
         )
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine, async_scoped_session
 
+    if isinstance(session, async_scoped_session):
+        session = session()
     sync_session = session.sync_session
     engine = AsyncEngine(sync_session.get_bind())
     dialect = dialect_of(engine.sync_engine)

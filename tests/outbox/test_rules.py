@@ -130,3 +130,29 @@ def test_an_async_client_needs_an_async_session(engine):
                 client.object("OutboxLedger", "k").send("append", 1, outbox=session)
 
     asyncio.run(misuse())
+
+
+@pytest.mark.timeout(60)
+def test_a_scoped_session_is_the_current_threads_session(engine, restate, outbox_restate):
+    """Flask-SQLAlchemy's ``db.session`` is a ``scoped_session``: the row joins the thread's
+    session, and repeated requests do not pile up event listeners."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    factory = sessionmaker(engine)
+    db_session = scoped_session(factory)
+    key = f"scoped-{uuid.uuid4().hex[:6]}"
+    with IngressClient(outbox_restate.ingress_url) as client:
+        for n in range(3):
+            with db_session.begin():
+                handle = client.object("OutboxLedger", key).send("append", n, outbox=db_session)
+            assert handle.delivered
+            db_session.remove()  # the end of a request
+    assert ledger(restate, key) == [0, 1, 2]
+    assert not event.contains(factory, "after_commit", _after_commit_listener())
+
+
+def _after_commit_listener():
+    from restate_web.outbox import _sqlalchemy
+
+    return _sqlalchemy._after_commit
