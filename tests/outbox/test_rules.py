@@ -156,3 +156,22 @@ def _after_commit_listener():
     from restate_web.outbox import _sqlalchemy
 
     return _sqlalchemy._after_commit
+
+
+def test_without_sqlalchemy_the_error_names_the_extra():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "from restate_web.outbox import OutboxHandle\n"  # the core imports without SQLAlchemy
+        "try:\n"
+        "    from restate_web.outbox import outbox_table\n"
+        "except ImportError as error:\n"
+        "    print(type(error).__name__, error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "MissingDependencyError" in done.stdout
+    assert "pip install 'restate-web[sqlalchemy]'" in done.stdout
