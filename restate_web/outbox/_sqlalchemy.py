@@ -171,6 +171,9 @@ def _after_transaction_end(sync_session: Any, transaction: Any) -> None:
     # still holds it: delivering there would need a second connection per request).
     if transaction.parent is not None:
         return
+    pending = sync_session.info.get(_INFO_KEY)
+    if pending:
+        pending.clear()  # the transaction ended without a commit (closed, rolled back)
     entries = sync_session.info.pop(_COMMITTED_KEY, None)
     if not entries:
         return
