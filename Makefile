@@ -10,7 +10,7 @@ VENV_STAMP := $(VENV)/.installed
 FRAMEWORK ?= fastapi
 PYTEST_ARGS ?=
 
-.PHONY: test demo sample install install-python install-server lint typecheck unit bench clean
+.PHONY: test demo sample install install-python install-server install-postgres lint typecheck unit bench clean
 
 test: install lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -23,7 +23,7 @@ demo: install
 sample: install
 	$(BIN)/python -m sample_apps.demo --framework $(FRAMEWORK) --serve
 
-install: install-python install-server
+install: install-python install-server install-postgres
 
 install-python: $(VENV_STAMP)
 $(VENV_STAMP): pyproject.toml
@@ -40,6 +40,17 @@ $(SERVER_STAMP):
 	npm install --prefix $(SERVER_DIR) --no-audit --no-fund --loglevel=error \
 		@restatedev/restate-server@$(RESTATE_SERVER_VERSION)
 	touch $@
+
+# PostgreSQL for the outbox tests (started by restate_web.testing.PostgresServer on a free port):
+# Debian's package when no initdb is found (as root; the tests run it as the postgres user).
+install-postgres:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL: found"; \
+	elif command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else \
+		echo "need PostgreSQL (initdb, postgres): install it, or set RESTATE_WEB_POSTGRES_BIN"; exit 1; \
+	fi
 
 lint: install-python
 	$(BIN)/ruff check .

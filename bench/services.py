@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import restate
-from restate import Context, WorkflowContext, WorkflowSharedContext
+from restate import Context, ObjectContext, WorkflowContext, WorkflowSharedContext
 
 bench = restate.Service("Bench")
 
 
 @bench.handler()
 async def echo(ctx: Context, value: Any) -> Any:
+    return value
+
+
+keyed = restate.VirtualObject("BenchKeyed")
+
+
+@keyed.handler()
+async def add(ctx: ObjectContext, value: Any) -> Any:
+    """A Virtual Object handler: its sends are processed one at a time per key."""
     return value
 
 
@@ -31,4 +40,4 @@ async def awakeable_id(ctx: WorkflowSharedContext) -> str:
     return await ctx.promise("awakeable_id", type_hint=str).value()
 
 
-app = restate.app([bench, waiter])
+app = restate.app([bench, keyed, waiter])

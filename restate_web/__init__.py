@@ -11,6 +11,9 @@
 - ``restate_web.deploy``: drain-safe registration, pruning and settings checks (the
   ``restate-web`` / ``manage.py restate`` / ``flask restate`` subcommands).
 - ``restate_web.serving``: SDK services served inside an ASGI web app, behind request signing.
+- ``restate_web.outbox``: a transactional outbox: ``send(..., outbox=True)`` (Django) or
+  ``outbox=session`` (SQLAlchemy) sends when the transaction commits, exactly once, and the
+  relay (``restate-web outbox relay``) sends what a crash or an outage left behind.
 
 Importing a submodule never imports a web framework, restate-sdk, pydantic or OpenTelemetry:
 each is loaded when used, and a missing one names the extra to install.

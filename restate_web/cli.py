@@ -13,7 +13,11 @@ import sys
 from collections.abc import Sequence
 
 # Each module registers its own subcommands (kept in the order `--help` lists them).
-COMMAND_MODULES: tuple[str, ...] = ("restate_web.lint._cli", "restate_web.deploy._cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "restate_web.lint._cli",
+    "restate_web.deploy._cli",
+    "restate_web.outbox._cli",
+)
 
 
 def build_parser(prog: str = "restate-web") -> argparse.ArgumentParser:

@@ -735,6 +735,220 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+POSTGRES_BIN_ENV = "RESTATE_WEB_POSTGRES_BIN"
+
+
+def find_postgres_bindir() -> str:
+    """The folder with PostgreSQL's ``initdb`` and ``postgres``: $RESTATE_WEB_POSTGRES_BIN, the
+    one on PATH, or Debian's /usr/lib/postgresql/<version>/bin (``make install-postgres``)."""
+    explicit = os.environ.get(POSTGRES_BIN_ENV)
+    candidates = [explicit] if explicit else []
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(str(Path(on_path).resolve().parent))
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for folder in candidates:
+        if os.access(os.path.join(folder, "initdb"), os.X_OK) and os.access(
+            os.path.join(folder, "postgres"), os.X_OK
+        ):
+            return folder
+    raise HarnessError(
+        "PostgreSQL is not installed. Run `make install-postgres` (Debian's postgresql "
+        f"package), or set {POSTGRES_BIN_ENV} to a folder with initdb and postgres"
+    )
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL server: its own data directory, 127.0.0.1 on a free port, no
+    password (trust), stopped by its process id. Databases come from ``create_database``.
+
+    PostgreSQL refuses to run as root: as root the server runs as the ``postgres`` user
+    (Debian's package creates it) or ``nobody``.
+    """
+
+    def __init__(self, base_dir: Path, bindir: str) -> None:
+        self.base_dir = base_dir
+        self.bindir = bindir
+        self.port = free_port()
+        self.data_dir = base_dir / "data"
+        self.log_path = base_dir / "postgres.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._user: tuple[int, int] | None = None
+        if os.geteuid() == 0:
+            import pwd
+
+            for name in ("postgres", "nobody"):
+                try:
+                    entry = pwd.getpwnam(name)
+                except KeyError:
+                    continue
+                self._user = (entry.pw_uid, entry.pw_gid)
+                break
+            else:
+                raise HarnessError("running as root and there is no postgres or nobody user")
+
+    @classmethod
+    def start(cls, *, timeout: float = 60.0) -> PostgresServer:
+        base = Path(tempfile.mkdtemp(prefix="restate-web-pg-"))
+        server = cls(base, find_postgres_bindir())
+        try:
+            server._init()
+            server._run(timeout)
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+    def _demote(self) -> None:  # runs in the child before exec
+        if self._user is not None:
+            os.setgid(self._user[1])
+            os.setuid(self._user[0])
+
+    def _init(self) -> None:
+        if self._user is not None:
+            os.chown(self.base_dir, *self._user)
+        with open(self.log_path, "ab") as log:
+            if self._user is not None:
+                os.chown(self.log_path, *self._user)
+            done = subprocess.run(  # noqa: S603 - fixed argv
+                [
+                    os.path.join(self.bindir, "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=self._demote,
+                check=False,
+                timeout=120,
+            )
+        if done.returncode != 0:
+            raise HarnessError("initdb failed:\n" + _tail(self.log_path))
+
+    def _run(self, timeout: float) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it; closed below
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed argv
+                [
+                    os.path.join(self.bindir, "postgres"),
+                    "-D",
+                    str(self.data_dir),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.base_dir),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    # A test database: speed over durability (a crash loses the whole folder).
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=self._demote,
+            )
+        finally:
+            log.close()
+        _wait_until(
+            lambda: _port_open(self.port) and self._accepts(),
+            timeout,
+            "postgres",
+            self.process,
+            self.log_path,
+        )
+
+    def _accepts(self) -> bool:
+        done = subprocess.run(  # noqa: S603 - fixed argv
+            [
+                os.path.join(self.bindir, "pg_isready"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+            ],
+            capture_output=True,
+            check=False,
+            timeout=10,
+        )
+        return done.returncode == 0
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def url(self, database: str = "postgres", driver: str = "postgresql+psycopg") -> str:
+        """A SQLAlchemy URL (``driver=""`` for a plain ``postgresql://`` URL)."""
+        scheme = driver or "postgresql"
+        return f"{scheme}://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` (letters, digits, underscores); returns its name."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"database names here are letters, digits and _: {name!r}")
+        done = subprocess.run(  # noqa: S603 - fixed argv
+            [
+                os.path.join(self.bindir, "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise HarnessError(f"createdb {name} failed: {done.stderr.decode(errors='replace')}")
+        return name
+
+    def stop(self, grace: float = 20.0) -> None:
+        """Fast shutdown (SIGINT: open sessions are ended), then SIGKILL, by process id."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait(timeout=grace)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 @contextlib.contextmanager
 def restate_stack(
     services_app: str, *, cwd: str | os.PathLike[str] | None = None

@@ -17,7 +17,8 @@ from ._settings import ENV_PREFIX
     "restate",
     context_settings={"ignore_unknown_options": True, "help_option_names": []},
     add_help_option=False,
-    help="Restate: register, deployments, prune, check, status (see `restate-web --help`).",
+    help="Restate: register, deployments, prune, check, status, outbox-relay "
+    "(see `restate-web --help`).",
 )
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 @with_appcontext
@@ -34,6 +35,8 @@ def restate(argv: tuple[str, ...]) -> None:
         parser.print_help()
         raise SystemExit(2)
     args.settings_values = values
+    # outbox-relay: the app's Flask-SQLAlchemy database unless --database-url says otherwise.
+    args.sqlalchemy_url = current_app.config.get("SQLALCHEMY_DATABASE_URI")
     status: int = run(args)
     if status:
         raise SystemExit(status)

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 import tenacity
@@ -30,6 +30,10 @@ from ._handles import (
 )
 from ._serde import Codec, service_name
 from ._sync import _check_key
+
+if TYPE_CHECKING:
+    from ..outbox import OutboxHandle
+    from ._handles import AsyncOutboxSession
 
 T = TypeVar("T")
 
@@ -176,11 +180,48 @@ class AsyncServiceHandle(TargetHandleBase):
         _require_loop("call")
         return self._client._execute(self._call_op(handler, arg, options))
 
+    @overload
     def send(
-        self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
-    ) -> Coroutine[Any, Any, AsyncSendHandle]:
-        """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it."""
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[False] = False,
+        **options: Unpack[SendOptions],
+    ) -> Coroutine[Any, Any, AsyncSendHandle]: ...
+
+    @overload
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[True] | AsyncOutboxSession,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> Coroutine[Any, Any, OutboxHandle]: ...
+
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Any = False,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> Coroutine[Any, Any, AsyncSendHandle] | Coroutine[Any, Any, OutboxHandle]:
+        """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it.
+
+        ``outbox=True`` (Django) or ``outbox=session`` (SQLAlchemy ``AsyncSession``) writes
+        the send to the outbox table in the current transaction instead (see
+        ``restate_web.outbox``)."""
         _require_loop("send")
+        if outbox is not False:
+            from ..outbox._handle import aoutbox_send
+
+            return aoutbox_send(self, handler, arg, options, outbox, using)
+        if using is not None:
+            raise TypeError("using= goes with outbox=True (the database the row is written to)")
         op, codec = self._send_op(handler, arg, options)
         return self._client._send(op, codec)
 
@@ -209,11 +250,40 @@ class AsyncObjectHandle(AsyncServiceHandle):
 class AsyncWorkflowHandle(WorkflowHandleBase):
     _client: AsyncIngressClient
 
+    @overload
     def submit(
-        self, arg: Any = None, **options: Unpack[SubmitOptions]
-    ) -> Coroutine[Any, Any, AsyncSendHandle]:
-        """Start the workflow's run handler; submitting again finds the first run."""
+        self, arg: Any = None, *, outbox: Literal[False] = False, **options: Unpack[SubmitOptions]
+    ) -> Coroutine[Any, Any, AsyncSendHandle]: ...
+
+    @overload
+    def submit(
+        self,
+        arg: Any = None,
+        *,
+        outbox: Literal[True] | AsyncOutboxSession,
+        using: str | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Coroutine[Any, Any, OutboxHandle]: ...
+
+    def submit(
+        self,
+        arg: Any = None,
+        *,
+        outbox: Any = False,
+        using: str | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Coroutine[Any, Any, AsyncSendHandle] | Coroutine[Any, Any, OutboxHandle]:
+        """Start the workflow's run handler; submitting again finds the first run.
+        ``outbox=``: written in the current transaction, sent after the commit."""
         _require_loop("submit")
+        if outbox is not False:
+            from ..outbox._handle import aoutbox_send
+
+            return aoutbox_send(
+                self, self._run_handler, arg, options, outbox, using, workflow_run=True
+            )
+        if using is not None:
+            raise TypeError("using= goes with outbox=True (the database the row is written to)")
         op, codec = self._send_op(self._run_handler, arg, options, workflow_run=True)
         return self._client._send(op, codec)
 
@@ -224,11 +294,45 @@ class AsyncWorkflowHandle(WorkflowHandleBase):
         _require_loop("call")
         return self._client._execute(self._call_op(handler, arg, options))
 
+    @overload
     def send(
-        self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
-    ) -> Coroutine[Any, Any, AsyncSendHandle]:
-        """Start a shared handler of this workflow without waiting."""
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[False] = False,
+        **options: Unpack[SendOptions],
+    ) -> Coroutine[Any, Any, AsyncSendHandle]: ...
+
+    @overload
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[True] | AsyncOutboxSession,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> Coroutine[Any, Any, OutboxHandle]: ...
+
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Any = False,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> Coroutine[Any, Any, AsyncSendHandle] | Coroutine[Any, Any, OutboxHandle]:
+        """Start a shared handler of this workflow without waiting (``outbox=``: see
+        ``AsyncServiceHandle.send``)."""
         _require_loop("send")
+        if outbox is not False:
+            from ..outbox._handle import aoutbox_send
+
+            return aoutbox_send(self, handler, arg, options, outbox, using)
+        if using is not None:
+            raise TypeError("using= goes with outbox=True (the database the row is written to)")
         op, codec = self._send_op(handler, arg, options)
         return self._client._send(op, codec)
 

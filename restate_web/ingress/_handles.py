@@ -10,7 +10,7 @@ import difflib
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
@@ -28,6 +28,23 @@ if TYPE_CHECKING:
 
 HandlerArg = str | Callable[..., Any]
 """A handler name, or (with restate-sdk installed) the decorated handler function itself."""
+
+
+class OutboxSession(Protocol):
+    """A SQLAlchemy ``Session`` (what ``outbox=`` takes besides True), as type checkers see it."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class AsyncOutboxSession(Protocol):
+    """A SQLAlchemy ``AsyncSession`` (what an async client's ``outbox=`` takes besides True)."""
+
+    @property
+    def sync_session(self) -> Any: ...
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class CallOptions(TypedDict, total=False):
@@ -327,10 +344,12 @@ class AwakeableHandleBase:
 
 
 __all__ = [
+    "AsyncOutboxSession",
     "AwakeableHandleBase",
     "CallOptions",
     "HandlerArg",
     "InvocationHandleBase",
+    "OutboxSession",
     "ResultOptions",
     "SendHandleBase",
     "SendOptions",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 import tenacity
@@ -28,6 +28,10 @@ from ._handles import (
     WorkflowHandleBase,
 )
 from ._serde import service_name
+
+if TYPE_CHECKING:
+    from ..outbox import OutboxHandle
+    from ._handles import OutboxSession
 
 T = TypeVar("T")
 
@@ -177,10 +181,47 @@ class ServiceHandle(TargetHandleBase):
         """Run ``handler`` with ``arg`` and return its result (waits for it)."""
         return self._client._execute(self._call_op(handler, arg, options))
 
+    @overload
     def send(
-        self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
-    ) -> SendHandle:
-        """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it."""
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[False] = False,
+        **options: Unpack[SendOptions],
+    ) -> SendHandle: ...
+
+    @overload
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[True] | OutboxSession,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> OutboxHandle: ...
+
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Any = False,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> SendHandle | OutboxHandle:
+        """Start ``handler`` with ``arg`` without waiting; optionally ``delay`` it.
+
+        ``outbox=True`` (Django; ``using=`` another database) or ``outbox=session``
+        (SQLAlchemy) writes the send to the outbox table in the current transaction instead,
+        to be sent once the transaction commits (see ``restate_web.outbox``)."""
+        if outbox is not False:
+            from ..outbox._handle import outbox_send
+
+            return outbox_send(self, handler, arg, options, outbox, using)
+        if using is not None:
+            raise TypeError("using= goes with outbox=True (the database the row is written to)")
         op, codec = self._send_op(handler, arg, options)
         return SendHandle(self._client, self._client._execute(op), codec)
 
@@ -211,8 +252,39 @@ class ObjectHandle(ServiceHandle):
 class WorkflowHandle(WorkflowHandleBase):
     _client: IngressClient
 
-    def submit(self, arg: Any = None, **options: Unpack[SubmitOptions]) -> SendHandle:
-        """Start the workflow's run handler; submitting again finds the first run."""
+    @overload
+    def submit(
+        self, arg: Any = None, *, outbox: Literal[False] = False, **options: Unpack[SubmitOptions]
+    ) -> SendHandle: ...
+
+    @overload
+    def submit(
+        self,
+        arg: Any = None,
+        *,
+        outbox: Literal[True] | OutboxSession,
+        using: str | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> OutboxHandle: ...
+
+    def submit(
+        self,
+        arg: Any = None,
+        *,
+        outbox: Any = False,
+        using: str | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> SendHandle | OutboxHandle:
+        """Start the workflow's run handler; submitting again finds the first run.
+        ``outbox=``: written in the current transaction, sent after the commit."""
+        if outbox is not False:
+            from ..outbox._handle import outbox_send
+
+            return outbox_send(
+                self, self._run_handler, arg, options, outbox, using, workflow_run=True
+            )
+        if using is not None:
+            raise TypeError("using= goes with outbox=True (the database the row is written to)")
         op, codec = self._send_op(self._run_handler, arg, options, workflow_run=True)
         return SendHandle(self._client, self._client._execute(op), codec)
 
@@ -220,9 +292,43 @@ class WorkflowHandle(WorkflowHandleBase):
         """Call a shared handler of this workflow (e.g. a status query or a signal)."""
         return self._client._execute(self._call_op(handler, arg, options))
 
+    @overload
     def send(
-        self, handler: HandlerArg, arg: Any = None, **options: Unpack[SendOptions]
-    ) -> SendHandle:
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[False] = False,
+        **options: Unpack[SendOptions],
+    ) -> SendHandle: ...
+
+    @overload
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Literal[True] | OutboxSession,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> OutboxHandle: ...
+
+    def send(
+        self,
+        handler: HandlerArg,
+        arg: Any = None,
+        *,
+        outbox: Any = False,
+        using: str | None = None,
+        **options: Unpack[SendOptions],
+    ) -> SendHandle | OutboxHandle:
+        """Send to a shared handler of this workflow (``outbox=``: as ``ServiceHandle.send``)."""
+        if outbox is not False:
+            from ..outbox._handle import outbox_send
+
+            return outbox_send(self, handler, arg, options, outbox, using)
+        if using is not None:
+            raise TypeError("using= goes with outbox=True (the database the row is written to)")
         op, codec = self._send_op(handler, arg, options)
         return SendHandle(self._client, self._client._execute(op), codec)
 

@@ -11,6 +11,10 @@ in sync code, an ``AsyncIngressClient`` (of the running event loop) in async cod
 and ASGI alike; decided each time it is read, so a helper that an async view runs with
 ``sync_to_async`` gets the blocking client. Both share the request's binding.
 ``manage.py check`` reports bad settings as ``restate_web.E00x``/``W00x``.
+
+The app also ships the outbox table (``models.OutboxMessage``, ``manage.py migrate``) behind
+``request.restate....send(..., outbox=True)`` and ``manage.py restate outbox-relay``
+(see ``restate_web.outbox``).
 """
 
 from __future__ import annotations

@@ -14,8 +14,11 @@ from restate_web import cli
 
 
 class Command(BaseCommand):  # type: ignore[misc]
-    help = "Restate: register, deployments, prune, check, status (see `restate-web --help`)."
-    # The subcommands talk to Restate, not to the database.
+    help = (
+        "Restate: register, deployments, prune, check, status, outbox-relay "
+        "(see `restate-web --help`)."
+    )
+    # The subcommands talk to Restate; outbox-relay also to the project's database.
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,6 +31,7 @@ class Command(BaseCommand):  # type: ignore[misc]
         namespace.settings_values = getattr(settings, "RESTATE", None)
         namespace.stdout = self.stdout
         namespace.stderr = self.stderr
+        namespace.django = True  # outbox-relay: the project's databases (--database ALIAS)
         status: int = options["run"](namespace)
         if status:
             raise SystemExit(status)

@@ -1,0 +1,10 @@
+"""``python -m tests.outbox.django_site.manage <command>`` (migrate, restate outbox-relay)."""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.outbox.django_site.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
