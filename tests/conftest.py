@@ -187,6 +187,10 @@ class AiohttpRecordingTransport(AiohttpTransport):
         self.record.append(request)
         return await super().handle_async_request(request)
 
+    async def send_and_read(self, request: httpx.Request) -> httpx.Response:
+        self.record.append(request)
+        return await super().send_and_read(request)
+
 
 async def _make_async(url: str, kwargs: dict[str, Any]) -> AsyncIngressClient:
     return AsyncIngressClient(url, **kwargs)

@@ -33,7 +33,7 @@ import httpx
 
 from .. import guards
 from ..ingress import AsyncIngressClient, IngressClient
-from ..ingress._async import async_transport
+from ..ingress._async import async_transport, direct_sender
 from ..ingress._clients import DEFAULT_ASYNC_LIMITS
 from ..ingress._core import Target
 from ._idempotency import (
@@ -427,6 +427,7 @@ class _LoopClient(AsyncIngressClient):
         super().__init__(base_url, transport=httpx.AsyncBaseTransport(), **kwargs)
         transport = async_transport(transport_name, self, ssl_context)
         self._http = httpx.AsyncClient(**self._http_kwargs(transport), verify=ssl_context)
+        self._direct = direct_sender(transport, self.base_url)
 
 
 class Integration:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,35 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._send(request)
+        return httpx.Response(
+            response.status,
+            headers=list(response.raw_headers),
+            stream=_ResponseStream(self._aiohttp, response, request),
+            extensions=_extensions(response),
+            request=request,
+        )
+
+    async def send_and_read(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read the whole answer: what ``AsyncIngressClient`` does with
+        every request, without the httpx client's layers it does not use (auth, redirects,
+        cookies, event hooks: none of them apply to ingress calls)."""
+        response = await self._send(request)
+        try:
+            body = await response.read()
+        except (self._aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _request_error(self._aiohttp, exc, request) from exc
+        finally:
+            response.release()
+        return httpx.Response(
+            response.status,
+            headers=list(response.raw_headers),
+            content=body,
+            extensions=_extensions(response),
+            request=request,
+        )
+
+    async def _send(self, request: httpx.Request) -> aiohttp.ClientResponse:
         session = self._session or self._open_session(request.url)
         aio = self._aiohttp
         try:
@@ -126,21 +156,29 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         except (aio.ClientError, asyncio.TimeoutError) as exc:
             raise _request_error(aio, exc, request) from exc
-        return httpx.Response(
-            response.status,
-            headers=list(response.raw_headers),
-            stream=_ResponseStream(aio, response, request),
-            extensions={
-                "http_version": b"HTTP/%d.%d" % tuple(response.version or (1, 1)),
-                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
-            },
-            request=request,
-        )
+        return response
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _extensions(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    return {
+        "http_version": b"HTTP/%d.%d" % tuple(response.version or (1, 1)),
+        "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+    }
+
+
+def uses_proxy(url: str) -> bool:
+    """Would httpx send requests to ``url`` through a proxy from the environment
+    (``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``, minus ``NO_PROXY``)?"""
+    parsed = httpx.URL(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parsed.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parsed.host)
 
 
 class _ResponseStream(httpx.AsyncByteStream):

@@ -13,6 +13,7 @@ import httpx
 import tenacity
 
 from . import _core
+from ._aiohttp import AiohttpTransport, uses_proxy
 from ._clients import DEFAULT_ASYNC_LIMITS, BaseClient
 from ._core import UNSET, Operation, RetryPlan, RetryPolicy, SendReceipt
 from ._errors import IngressError
@@ -76,7 +77,9 @@ class AsyncIngressClient(BaseClient):
             generate_idempotency_keys=generate_idempotency_keys,
             http2=http2,
         )
-        self._http = httpx.AsyncClient(**self._http_kwargs(async_transport(transport, self)))
+        chosen = async_transport(transport, self)
+        self._http = httpx.AsyncClient(**self._http_kwargs(chosen))
+        self._direct = direct_sender(chosen, self.base_url)
 
     async def __aenter__(self) -> AsyncIngressClient:
         return self
@@ -115,7 +118,10 @@ class AsyncIngressClient(BaseClient):
 
     async def _attempt(self, request: httpx.Request, op: Operation[T]) -> T:
         try:
-            response = await self._http.send(request)
+            if self._direct is not None:
+                response = await self._direct.send_and_read(request)
+            else:
+                response = await self._http.send(request)
         except httpx.TransportError as exc:
             raise _core.transport_failure(exc, op, self.base_url) from exc
         return op.parse(response)
@@ -179,9 +185,18 @@ def async_transport(
             "transport='aiohttp' speaks HTTP/1.1 only; drop http2=True, or use the httpx "
             "transport for HTTP/2"
         )
-    from ._aiohttp import AiohttpTransport
-
     return AiohttpTransport(limits=client._limits, verify=verify)
+
+
+def direct_sender(
+    transport: httpx.AsyncBaseTransport | None, base_url: str
+) -> AiohttpTransport | None:
+    """``transport`` when it is the aiohttp one, to be called directly (None: send through the
+    httpx client). Not when a proxy from the environment applies: httpx routes those requests
+    through a transport of its own."""
+    if isinstance(transport, AiohttpTransport) and not uses_proxy(base_url):
+        return transport
+    return None
 
 
 def _require_loop(method: str) -> None:

@@ -317,3 +317,31 @@ def test_adapters_async_client_uses_the_configured_transport(loop_thread, ingres
 
     assert loop_thread.run(run()) == "Hello Ada"
     integration.close()
+
+
+def test_as_a_plain_httpx_transport(loop_thread, ingress_url):
+    """The transport also serves an ordinary ``httpx.AsyncClient`` (the path the ingress client
+    takes when an environment proxy applies is httpx's own; this one is for other code)."""
+
+    async def run() -> tuple[int, Any, bytes]:
+        async with httpx.AsyncClient(transport=AiohttpTransport(), base_url=ingress_url) as http:
+            answer = await http.post("/Greeter/greet", json="Ada")
+            async with http.stream(
+                "POST",
+                "/Greeter/echoBytes",
+                content=bytes(range(256)),
+                headers={"content-type": "application/octet-stream"},
+            ) as streamed:
+                body = b"".join([chunk async for chunk in streamed.aiter_bytes()])
+            return answer.status_code, answer.json(), body
+
+    assert loop_thread.run(run()) == (200, "Hello Ada", bytes(range(256)))
+
+
+def test_environment_proxy_is_left_to_httpx(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    client = AsyncIngressClient("http://restate.internal:8080", transport="aiohttp")
+    assert client._direct is None, "httpx must route through the proxy"
+    local = AsyncIngressClient("http://localhost:8080", transport="aiohttp")
+    assert isinstance(local._direct, AiohttpTransport)
