@@ -1,7 +1,9 @@
 """An httpx async transport over aiohttp's connection pool: ``transport="aiohttp"``.
 
-Only the bytes move through aiohttp: httpx still builds every request and reads every answer,
-and the sans-I/O core (``_core``) still decides what a failure means and whether it is retried.
+Only the bytes move through aiohttp: requests are still ``httpx.Request``s and answers
+``httpx.Response``s, and the sans-I/O core (``_core``) still decides what a failure means and
+whether it is retried. ``AsyncIngressClient`` calls ``send_and_read`` directly; as an ordinary
+httpx transport (``handle_async_request``) it serves any ``httpx.AsyncClient``.
 What this module must get exactly right is which httpx error an aiohttp failure becomes, because
 the core retries a call without an idempotency key only after ``httpx.ConnectError`` /
 ``ConnectTimeout`` / ``PoolTimeout`` ("the request never left"):
