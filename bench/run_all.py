@@ -26,6 +26,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("bench.webhooks", ["--rounds", "5", "--samples", "150", "--repeats", "3"]),
     ("bench.ceiling", ["--seconds", "2", "--repeats", "3"]),
     ("bench.lint", ["--rounds", "3", "--pylint-rounds", "1"]),
+    ("bench.cluster", ["-n", "300", "--repeats", "3", "--kill-seconds", "9"]),
 ]
 # Targets of the earlier issues that a benchmark prints only in prose: {section: target}.
 KNOWN_TARGETS = {"adapters": "< 5% overhead"}

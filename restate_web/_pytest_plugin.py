@@ -1,5 +1,5 @@
 """The pytest plugin's fixtures (loaded through ``restate_web.testing``, the ``pytest11`` entry
-point): ``restate_server``, ``restate_services`` and ``ingress_client``.
+point): ``restate_server``, ``restate_services``, ``ingress_client`` and ``restate_cluster``.
 
 A test that needs the server fails when it cannot start, with the reason; it never skips.
 """
@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from .testing import HarnessError, RestateServer, ServiceProcess, find_server_binary
+from .testing import (
+    HarnessError,
+    RestateCluster,
+    RestateServer,
+    ServiceProcess,
+    find_server_binary,
+)
 
 BIN_OPTION = "--restate-server-bin"
 BIN_INI = "restate_server_bin"
@@ -121,3 +127,17 @@ def ingress_client(restate_server: RestateServer) -> Iterator[Any]:
 
     with IngressClient(restate_server.ingress_url) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def restate_cluster(pytestconfig: pytest.Config) -> Iterator[RestateCluster]:
+    """A three-node Restate cluster for the test module (one that kills nodes disturbs no
+    other module), every partition led when the first test runs, stopped at the end."""
+    try:
+        cluster = RestateCluster.start(3, binary=_binary(pytestconfig))
+    except HarnessError as error:
+        pytest.fail(f"the Restate cluster could not start: {error}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.close()

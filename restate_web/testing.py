@@ -8,7 +8,8 @@ by its own process id: nothing is left running and nothing is found or killed by
 ...     IngressClient(server.ingress_url).service("Greeter").call("greet", "Ada")
 
 This module is also a pytest plugin (installed with restate-web): fixtures ``restate_server``,
-``restate_services`` and ``ingress_client``; see the README's "Testing with the pytest plugin".
+``restate_services``, ``ingress_client`` and ``restate_cluster``; see the README's "Testing with
+the pytest plugin". ``RestateCluster`` runs several nodes as one Restate cluster.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import glob
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -190,7 +192,35 @@ class RestateServer:
         """Start (or restart after ``stop``/``kill``) on the same ports and data directory."""
         if self.running():
             return
-        env = {
+        self._launch()
+        assert self.process is not None
+        _wait_until(self.healthy, timeout, "restate-server", self.process, self.log_path)
+
+    def _launch(self) -> None:
+        """Start the process without waiting for it."""
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argv, our own binary
+            self._command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self._environment(),
+        )
+
+    def _command(self) -> list[str]:
+        return [
+            self.binary,
+            "--base-dir",
+            str(self.base_dir),
+            "--node-name",
+            "restate-web-test",
+            "--no-logo",
+            "--listen-mode",
+            "tcp",
+        ]
+
+    def _environment(self) -> dict[str, str]:
+        return {
             **os.environ,
             "RESTATE_INGRESS__BIND_ADDRESS": f"127.0.0.1:{self.ingress_port}",
             "RESTATE_ADMIN__BIND_ADDRESS": f"127.0.0.1:{self.admin_port}",
@@ -200,24 +230,6 @@ class RestateServer:
             "RESTATE_LOG_FILTER": "warn,restate=info",
             **self._extra_env,
         }
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603 - fixed argv, our own binary
-            [
-                self.binary,
-                "--base-dir",
-                str(self.base_dir),
-                "--node-name",
-                "restate-web-test",
-                "--no-logo",
-                "--listen-mode",
-                "tcp",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        _wait_until(self.healthy, timeout, "restate-server", self.process, self.log_path)
 
     def healthy(self) -> bool:
         try:
@@ -269,6 +281,319 @@ class RestateServer:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def __enter__(self) -> RestateServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# How a node's log says it leads a partition ("Processor became Leader of epoch e3 ...
+# partition_id=1"); every new leader of a partition has a higher epoch than the one before.
+_LEADER_LINE = re.compile(r"became Leader of epoch e(\d+).*?partition_id=(\d+)")
+
+
+class ClusterNode(RestateServer):
+    """One node of a ``RestateCluster``: its own configuration file, data directory and ports.
+
+    ``kill()`` is SIGKILL to the server binary itself (not to a launcher, which would orphan
+    it); ``start_again()`` restarts it on its data and ports.
+    """
+
+    def __init__(self, base_dir: Path, binary: str, name: str, provision: bool) -> None:
+        super().__init__(base_dir, binary, own_dir=False)
+        self.name = name
+        self.provision = provision
+        self._extra_env = {}
+        self.config_path = base_dir / "restate.toml"
+
+    def write_config(
+        self, cluster: str, peers: Sequence[ClusterNode], partitions: int, replication: int
+    ) -> None:
+        fabric = f"127.0.0.1:{self.node_port}"
+        addresses = ", ".join(f'"http://127.0.0.1:{peer.node_port}"' for peer in peers)
+        self.config_path.write_text(
+            f"""node-name = "{self.name}"
+cluster-name = "{cluster}"
+base-dir = "{self.base_dir / "data"}"
+auto-provision = {"true" if self.provision else "false"}
+default-replication = {replication}
+default-num-partitions = {partitions}
+disable-telemetry = true
+listen-mode = "tcp"
+bind-address = "{fabric}"
+advertised-address = "http://{fabric}"
+rocksdb-total-memory-size = "512 MiB"
+
+[metadata-client]
+addresses = [{addresses}]
+
+[admin]
+bind-address = "127.0.0.1:{self.admin_port}"
+advertised-address = "{self.admin_url}"
+
+[admin.query-engine]
+memory-size = "256 MiB"
+
+[ingress]
+bind-address = "127.0.0.1:{self.ingress_port}"
+advertised-address = "{self.ingress_url}"
+"""
+        )
+
+    def _command(self) -> list[str]:
+        return [self.binary, "--config-file", str(self.config_path), "--no-logo"]
+
+    def _environment(self) -> dict[str, str]:
+        # The configuration file is the whole configuration: RESTATE_* variables of the
+        # calling process (which override the file) are not passed on.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RESTATE_")}
+        env.update(
+            RESTATE_LOG_FORMAT="compact",
+            RESTATE_LOG_FILTER="warn,restate=info",
+            RESTATE_LOG_DISABLE_ANSI_CODES="true",
+        )
+        return env
+
+    def led_partitions(self) -> dict[int, int]:
+        """Partition id -> the highest leader epoch this node's log says it won."""
+        led: dict[int, int] = {}
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return led
+        for match in _LEADER_LINE.finditer(text):
+            epoch, partition = int(match.group(1)), int(match.group(2))
+            led[partition] = max(epoch, led.get(partition, 0))
+        return led
+
+    def __repr__(self) -> str:
+        state = f"pid {self.pid}" if self.running() else "down"
+        return f"<ClusterNode {self.name} ingress {self.ingress_url} ({state})>"
+
+
+class RestateCluster:
+    """A Restate cluster of ``size`` nodes on 127.0.0.1, each running every role (ingress,
+    admin, worker, log server, replicated metadata), in one temporary directory.
+
+    The first node provisions the cluster; logs and metadata are replicated (``replication``
+    copies), so a cluster of three keeps serving with one node down.
+
+    >>> with RestateCluster.start(3) as cluster, ServiceProcess.start("my.services:app") as svc:
+    ...     cluster.register(svc.url)
+    ...     client = IngressClient(cluster.ingress_urls)
+    ...     cluster.kill(cluster.busiest_leader())
+    """
+
+    def __init__(self, nodes: list[ClusterNode], base_dir: Path, own_dir: bool) -> None:
+        self.nodes = nodes
+        self.base_dir = base_dir
+        self._own_dir = own_dir
+        self.partitions = 0
+
+    @classmethod
+    def start(
+        cls,
+        size: int = 3,
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        binary: str | None = None,
+        partitions: int = 4,
+        replication: int = 2,
+        name: str = "restate-web-test",
+        timeout: float = 90.0,
+    ) -> RestateCluster:
+        """Start ``size`` nodes at once and wait until each is healthy and every partition has
+        a leader (about 15 s for three nodes on a small machine)."""
+        if size < 1 or not 1 <= replication <= size:
+            raise ValueError(
+                f"a cluster of {size} nodes cannot keep {replication} copies: "
+                "use 1 <= replication <= size"
+            )
+        own_dir = base_dir is None
+        root = (
+            Path(tempfile.mkdtemp(prefix="restate-web-cluster-"))
+            if base_dir is None
+            else Path(base_dir)
+        )
+        found = binary or find_server_binary()
+        nodes = []
+        for number in range(1, size + 1):
+            folder = root / f"n{number}"
+            folder.mkdir(parents=True, exist_ok=True)
+            nodes.append(ClusterNode(folder, found, f"n{number}", provision=number == 1))
+        for node in nodes:
+            node.write_config(name, nodes, partitions, replication)
+        cluster = cls(nodes, root, own_dir)
+        cluster.partitions = partitions
+        try:
+            for node in nodes:
+                node._launch()
+            deadline = time.monotonic() + timeout
+            for node in nodes:
+                assert node.process is not None
+                left = max(1.0, deadline - time.monotonic())
+                _wait_until(
+                    node.healthy, left, f"cluster node {node.name}", node.process, node.log_path
+                )
+            cluster.wait_for_leaders(max(1.0, deadline - time.monotonic()))
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
+
+    # -- addresses
+
+    @property
+    def ingress_urls(self) -> list[str]:
+        """Every node's ingress (down or not): what a client of the cluster is given."""
+        return [node.ingress_url for node in self.nodes]
+
+    @property
+    def admin_url(self) -> str:
+        """The admin API of a running node (every node serves the whole cluster's)."""
+        return self._running_node().admin_url
+
+    def node(self, which: ClusterNode | int | str) -> ClusterNode:
+        """A node by object, index (0-based) or name (``"n1"``)."""
+        if isinstance(which, ClusterNode):
+            return which
+        if isinstance(which, int):
+            return self.nodes[which]
+        for node in self.nodes:
+            if node.name == which:
+                return node
+        raise KeyError(f"no node named {which!r}; the nodes are {[n.name for n in self.nodes]}")
+
+    def running_nodes(self) -> list[ClusterNode]:
+        return [node for node in self.nodes if node.running()]
+
+    def _running_node(self) -> ClusterNode:
+        for node in self.nodes:
+            if node.running():
+                return node
+        raise HarnessError("no node of the cluster is running")
+
+    # -- deployments and queries
+
+    def register(
+        self, service_url: str, *, force: bool = True, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """Register a deployment through a running node's admin API, then wait until every
+        running node's admin lists its services (its ingress then knows them too)."""
+        answer = self._running_node().register(service_url, force=force)
+        names = {service["name"] for service in answer.get("services", [])}
+        deadline = time.monotonic() + timeout
+        for node in self.running_nodes():
+            while names - self._service_names(node):
+                if time.monotonic() > deadline:
+                    raise HarnessError(
+                        f"node {node.name} did not learn the services {sorted(names)} of "
+                        f"{service_url} within {timeout:.0f}s"
+                    )
+                time.sleep(0.1)
+        return answer
+
+    @staticmethod
+    def _service_names(node: ClusterNode) -> set[str]:
+        try:
+            status, body = _http_json("GET", f"{node.admin_url}/services", timeout=2)
+        except OSError:
+            return set()
+        if status != 200 or not isinstance(body, dict):
+            return set()
+        return {service.get("name") for service in body.get("services", [])}
+
+    def query(self, sql: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """SQL on a running node's admin introspection API (covers every partition).
+
+        Retried for up to ``timeout`` seconds while the cluster cannot reach some partition
+        (right after a node died or came back the query engine answers "node lookup for
+        partition N failed" until its routing has caught up).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._running_node().query(sql)
+            except HarnessError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+
+    # -- leaders
+
+    def partition_leaders(self) -> dict[int, ClusterNode]:
+        """Partition id -> the node that leads it, as the nodes' logs tell (the latest leader
+        epoch wins; a node that died still shows until another node takes over)."""
+        best: dict[int, tuple[int, ClusterNode]] = {}
+        for node in self.nodes:
+            for partition, epoch in node.led_partitions().items():
+                if partition not in best or epoch > best[partition][0]:
+                    best[partition] = (epoch, node)
+        return {partition: node for partition, (_, node) in sorted(best.items())}
+
+    def busiest_leader(self) -> ClusterNode:
+        """The running node that leads the most partitions."""
+        counts = {node.name: 0 for node in self.running_nodes()}
+        for node in self.partition_leaders().values():
+            if node.name in counts:
+                counts[node.name] += 1
+        if not counts:
+            raise HarnessError("no node of the cluster is running")
+        return self.node(max(counts, key=lambda name: counts[name]))
+
+    def wait_for_leaders(self, timeout: float = 60.0) -> dict[int, ClusterNode]:
+        """Wait until every partition is led by a running node; returns the leaders."""
+        deadline = time.monotonic() + timeout
+        while True:
+            leaders = self.partition_leaders()
+            if len(leaders) >= self.partitions and all(n.running() for n in leaders.values()):
+                return leaders
+            if time.monotonic() > deadline:
+                led = {p: n.name for p, n in leaders.items()}
+                tails = "\n".join(f"--- {n.name}\n{_tail(n.log_path, 15)}" for n in self.nodes)
+                raise HarnessError(
+                    f"not every one of the {self.partitions} partitions has a running leader "
+                    f"after {timeout:.0f}s (leaders: {led}):\n{tails}"
+                )
+            time.sleep(0.1)
+
+    # -- faults
+
+    def kill(self, which: ClusterNode | int | str) -> ClusterNode:
+        """SIGKILL one node's server process (by its pid): the crash case."""
+        node = self.node(which)
+        node.kill()
+        return node
+
+    def stop(self, which: ClusterNode | int | str, grace: float = 10.0) -> ClusterNode:
+        """Stop one node by its pid (SIGTERM, then SIGKILL after ``grace``)."""
+        node = self.node(which)
+        node.stop(grace)
+        return node
+
+    def restart(self, which: ClusterNode | int | str, timeout: float = 60.0) -> ClusterNode:
+        """Start a stopped or killed node again on its data and ports; waits until healthy."""
+        node = self.node(which)
+        node.start_again(timeout=timeout)
+        return node
+
+    def close(self, grace: float = 10.0) -> None:
+        """Stop every node by its pid (all at once: a node waits for its peers otherwise)."""
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    node.process.send_signal(signal.SIGTERM)
+        for node in self.nodes:
+            node.stop(grace)
+        if self._own_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self) -> RestateCluster:
         return self
 
     def __exit__(
@@ -431,6 +756,7 @@ else:
         RestateServices,
         ingress_client,
         pytest_addoption,
+        restate_cluster,
         restate_server,
         restate_services,
     )

@@ -427,7 +427,7 @@ class _LoopClient(AsyncIngressClient):
         super().__init__(base_url, transport=httpx.AsyncBaseTransport(), **kwargs)
         transport = async_transport(transport_name, self, ssl_context)
         self._http = httpx.AsyncClient(**self._http_kwargs(transport), verify=ssl_context)
-        self._direct = direct_sender(transport, self.base_url)
+        self._direct = direct_sender(transport, self.base_urls)
 
 
 class Integration:

@@ -88,6 +88,7 @@ class RestateSettings:
     """Validated adapter settings (see the README's Settings section for each one)."""
 
     ingress_url: str | None = None
+    """The ingress URL; the nodes of a cluster comma-separated (see ``ingress_urls``)."""
     ingress_token: str | None = None
     idempotency_header: str = DEFAULT_IDEMPOTENCY_HEADER
     idempotency_key_max_length: int = DEFAULT_KEY_MAX_LENGTH
@@ -112,6 +113,11 @@ class RestateSettings:
     """Seconds a webhook mount waits for Restate (retries included) before answering 503."""
     async_transport: Literal["httpx", "aiohttp"] = "httpx"
     """What the async clients (async views, async webhook mounts) send with."""
+
+    @property
+    def ingress_urls(self) -> tuple[str, ...]:
+        """The configured ingress URLs (empty: the client's default, RESTATE_INGRESS_URL)."""
+        return tuple(self.ingress_url.split(",")) if self.ingress_url else ()
 
     @property
     def header_lower(self) -> str:
@@ -149,6 +155,22 @@ def _parse_url(value: Any) -> str | None:
     if url is not None and not url.startswith(("http://", "https://")):
         raise ValueError(f"must start with http:// or https://, got {url!r}")
     return url
+
+
+def _parse_ingress_urls(value: Any) -> str | None:
+    """One URL, or the ingresses of a cluster's nodes: comma-separated or a list; kept as one
+    comma-separated string, which is what the clients (and RESTATE_INGRESS_URL) take."""
+    if value is None:
+        return None
+    items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+    if isinstance(value, (bytes, Mapping)) or not isinstance(items, Iterable):
+        raise ValueError(f"expected a URL or a list of URLs, got {type(value).__name__}")
+    urls: list[str] = []
+    for item in items:
+        url = _parse_url(item)
+        if url is not None and url.rstrip("/") not in urls:
+            urls.append(url.rstrip("/"))
+    return ",".join(urls) or None
 
 
 def _parse_header_name(value: Any) -> str:
@@ -298,7 +320,7 @@ def _parse_async_transport(value: Any) -> str:
 
 
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "INGRESS_URL": ("ingress_url", _parse_url),
+    "INGRESS_URL": ("ingress_url", _parse_ingress_urls),
     "INGRESS_TOKEN": ("ingress_token", _parse_str),
     "IDEMPOTENCY_HEADER": ("idempotency_header", _parse_header_name),
     "IDEMPOTENCY_KEY_MAX_LENGTH": ("idempotency_key_max_length", _parse_positive_int),

@@ -18,7 +18,6 @@ import weakref
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..ingress import IngressClient, RetryPolicy
 from ..webhooks._pipeline import Endpoint, WebhookResponse, log_outcome
 from ..webhooks._request import Headers, HeadersInput, WebhookRequest
 
@@ -76,7 +75,6 @@ class WebhookMount:
         self.budget = integration.settings.webhook_timeout
         self._resolved: dict[str, Endpoint] = {}
         self._lock = threading.Lock()
-        self._sync_client: IngressClient | None = None
 
     @property
     def integration(self) -> Integration:
@@ -104,30 +102,6 @@ class WebhookMount:
 
     def names(self) -> list[str]:
         return sorted(self._spec_table())
-
-    def sync_client(self) -> IngressClient:
-        """The blocking client of the mount: the app's settings, retries capped at the budget.
-
-        Each call also gets the rest of the budget as its ``timeout=``; the cap keeps the
-        retries of a refused connection within the budget as well, so a blocking worker is
-        never held longer than ``WEBHOOK_TIMEOUT`` (plus one attempt's connect time).
-        """
-        client = self._sync_client
-        if client is None:
-            with self._lock:
-                if self._sync_client is None:
-                    settings = self.integration.settings
-                    retry: RetryPolicy | bool = (
-                        RetryPolicy(max_duration=self.budget) if settings.retry else False
-                    )
-                    self._sync_client = IngressClient(
-                        settings.ingress_url,
-                        token=settings.ingress_token,
-                        timeout=self.budget,
-                        retry=retry,
-                    )
-                client = self._sync_client
-        return client
 
     # -- dispatch
 
@@ -170,7 +144,8 @@ class WebhookMount:
         endpoint, parsed = admitted
         body = read_limited(read, endpoint.max_body_size)
         request = WebhookRequest(method, url, parsed, body)
-        return endpoint.handle(request, self.sync_client(), timeout=self.budget)
+        # The budget is the deadline of all the request's Restate calls, retries included.
+        return endpoint.handle(request, self.integration.sync_client(), timeout=self.budget)
 
     async def dispatch_async(
         self,
@@ -189,11 +164,6 @@ class WebhookMount:
         request = WebhookRequest(method, url, parsed, body)
         client = self.integration.async_client()
         return await endpoint.handle_async(request, client, timeout=self.budget)
-
-    def close(self) -> None:
-        client, self._sync_client = self._sync_client, None
-        if client is not None:
-            client.close()
 
 
 def _result_of(response: WebhookResponse) -> str:
@@ -218,7 +188,6 @@ class WebhookMounts:
                 if mount is None:
                     mount = WebhookMount(self._endpoints, integration)
                     self._mounts[integration] = mount
-                    weakref.finalize(integration, mount.close)
         return mount
 
 

@@ -281,7 +281,9 @@ def run_check(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with _admin(args, settings) as admin:
-        result = server_status(admin, settings.ingress_url)
+        # A cluster's ingresses are listed comma-separated: the status checks the first.
+        ingress = settings.ingress_urls[0] if settings.ingress_urls else None
+        result = server_status(admin, ingress)
     lines = [
         f"admin   {result.admin_url}: "
         + ("ok" if result.admin_ok else f"unreachable ({result.admin_error})"),

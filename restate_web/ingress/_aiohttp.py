@@ -49,10 +49,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     running event loop (like every async client, it is bound to that loop).
 
     ``limits.max_connections`` bounds the pool and ``limits.keepalive_expiry`` how long an idle
-    connection is kept. Honours httpx's per-request timeouts: ``connect`` bounds opening a
-    connection, ``pool`` obtaining one (waiting for a free slot included), ``read`` each wait for
-    data. aiohttp has no write timeout; a request that cannot be written in time ends with the
-    read timeout instead (nothing comes back while the body does not get through).
+    connection is kept; ``verify`` is the SSL context for https (True: aiohttp's default).
+    Honours httpx's per-request timeouts: ``connect`` bounds opening a connection, ``pool``
+    obtaining one (waiting for a free slot included), ``read`` each wait for data. aiohttp has
+    no write timeout (its read timeout starts once the body is written), so with both a read
+    and a write timeout the whole exchange is bounded by their sum: a body that never gets
+    through cannot hang a call that has a deadline.
     Cookies are never kept (nothing a response sets reaches Restate's journal), redirects are
     never followed and bodies are not decompressed here (httpx decodes them).
     """
@@ -72,16 +74,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
-    def _open_session(self, url: httpx.URL) -> aiohttp.ClientSession:
+    def _open_session(self) -> aiohttp.ClientSession:
         aio = self._aiohttp
-        verify: ssl.SSLContext | bool = self._verify
-        if verify is True and url.scheme == "https":
-            # The certificates httpx would trust (certifi), not only the system's.
-            verify = httpx.create_ssl_context()
         connector_kwargs: dict[str, Any] = {
             "limit": self._limit,
             "limit_per_host": 0,
-            "ssl": verify,
+            "ssl": self._verify,
         }
         if self._keepalive is not None:
             connector_kwargs["keepalive_timeout"] = self._keepalive
@@ -98,12 +96,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         given = request.extensions.get("timeout") or {}
-        key = (given.get("connect"), given.get("read"), given.get("pool"))
+        key = (given.get("connect"), given.get("read"), given.get("write"), given.get("pool"))
         timeout = self._timeouts.get(key)
         if timeout is None:
-            connect, read, pool = key
+            connect, read, write, pool = key
+            total = None if read is None or write is None else read + write
             timeout = self._aiohttp.ClientTimeout(
-                total=None, connect=pool, sock_connect=connect, sock_read=read
+                total=total, connect=pool, sock_connect=connect, sock_read=read
             )
             if len(self._timeouts) < 64:  # a deadline makes a new triple per retried attempt
                 self._timeouts[key] = timeout
@@ -139,7 +138,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def _send(self, request: httpx.Request) -> aiohttp.ClientResponse:
-        session = self._session or self._open_session(request.url)
+        session = self._session or self._open_session()
         aio = self._aiohttp
         try:
             content = request.content

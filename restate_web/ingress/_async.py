@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -56,7 +56,7 @@ class AsyncIngressClient(BaseClient):
 
     def __init__(
         self,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | None = None,
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -79,7 +79,7 @@ class AsyncIngressClient(BaseClient):
         )
         chosen = async_transport(transport, self)
         self._http = httpx.AsyncClient(**self._http_kwargs(chosen))
-        self._direct = direct_sender(chosen, self.base_url)
+        self._direct = direct_sender(chosen, self.base_urls)
 
     async def __aenter__(self) -> AsyncIngressClient:
         return self
@@ -129,12 +129,13 @@ class AsyncIngressClient(BaseClient):
     async def _execute(self, op: Operation[T]) -> T:
         _core.guard_not_in_handler(op)
         key = op.idempotency_key if op.reserved_key is None else await op.reserved_key.aget()
-        request = self._build_request(op, key)
+        node = self._nodes.pick()
+        request = self._build_request(op, key, node)
         started = time.monotonic()
         try:
             return await self._attempt(request, op)
         except IngressError as error:
-            plan = RetryPlan(op, self._config, started, key)
+            plan = RetryPlan(op, self._config, started, key, self._nodes, node)
             if not plan.should_retry(error):
                 final = plan.final_error(error)
                 if final is error:
@@ -144,9 +145,7 @@ class AsyncIngressClient(BaseClient):
         try:
             async for attempt in tenacity.AsyncRetrying(**self._retrying_kwargs(plan)):
                 with attempt:
-                    timeout = plan.next_attempt_timeout()
-                    if timeout is not None:
-                        request.extensions["timeout"] = timeout
+                    request = self._retry_request(plan, request, op, key)
                     return await self._attempt(request, op)
         except IngressError as error:
             final = plan.final_error(error)
@@ -185,16 +184,18 @@ def async_transport(
             "transport='aiohttp' speaks HTTP/1.1 only; drop http2=True, or use the httpx "
             "transport for HTTP/2"
         )
+    if verify is True and any(url.startswith("https://") for url in client.base_urls):
+        verify = httpx.create_ssl_context()  # the certificates httpx would trust (certifi)
     return AiohttpTransport(limits=client._limits, verify=verify)
 
 
 def direct_sender(
-    transport: httpx.AsyncBaseTransport | None, base_url: str
+    transport: httpx.AsyncBaseTransport | None, base_urls: Sequence[str]
 ) -> AiohttpTransport | None:
     """``transport`` when it is the aiohttp one, to be called directly (None: send through the
     httpx client). Not when a proxy from the environment applies: httpx routes those requests
     through a transport of its own."""
-    if isinstance(transport, AiohttpTransport) and not uses_proxy(base_url):
+    if isinstance(transport, AiohttpTransport) and not any(uses_proxy(u) for u in base_urls):
         return transport
     return None
 

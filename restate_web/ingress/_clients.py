@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import http.cookiejar
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -13,7 +13,15 @@ import tenacity
 
 from .._optional import require
 from . import _core
-from ._core import UNSET, CallBinding, Operation, RequestContext, RetryPlan, RetryPolicy
+from ._core import (
+    UNSET,
+    CallBinding,
+    Nodes,
+    Operation,
+    RequestContext,
+    RetryPlan,
+    RetryPolicy,
+)
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -44,7 +52,7 @@ class BaseClient:
 
     def __init__(
         self,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | None = None,
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -64,12 +72,21 @@ class BaseClient:
             generate_idempotency_keys=generate_idempotency_keys,
         )
         self._context = RequestContext(self._config)
+        # Shared with every view (``with_binding``): what one request learns about a node
+        # that did not answer, the next request knows.
+        self._nodes = Nodes(self._config.base_urls)
         self._limits = limits
         self._owns_http = True
 
     @property
     def base_url(self) -> str:
+        """The ingress URL (with several: the first; see ``base_urls``)."""
         return self._config.base_url
+
+    @property
+    def base_urls(self) -> tuple[str, ...]:
+        """Every ingress URL the client spreads its calls over (one, or a cluster's nodes)."""
+        return self._config.base_urls
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -80,7 +97,7 @@ class BaseClient:
         return self._context.binding
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._config.base_url}>"
+        return f"<{type(self).__name__} {','.join(self._config.base_urls)}>"
 
     def with_binding(self, binding: CallBinding | None) -> Self:
         """A view of this client that shares its connections but uses ``binding`` per call.
@@ -99,7 +116,8 @@ class BaseClient:
             require("h2", "http2", "HTTP/2 to the Restate ingress (http2=True)")
             # Over https ALPN picks HTTP/2; over plain http only prior knowledge (h2c) works,
             # which Restate's ingress speaks: one multiplexed connection instead of a pool.
-            protocol = {"http2": True, "http1": self._config.base_url.startswith("https://")}
+            tls = any(url.startswith("https://") for url in self._config.base_urls)
+            protocol = {"http2": True, "http1": tls}
         return {
             **protocol,
             "base_url": self._config.base_url,
@@ -112,9 +130,9 @@ class BaseClient:
             "cookies": http.cookiejar.CookieJar(policy=_NoCookies()),
         }
 
-    def _build_request(self, op: Operation[Any], key: str | None) -> httpx.Request:
-        """The request of ``op``'s first attempt, carrying ``key`` (a derived key is resolved
-        only now, by the shell, because the async shell awaits it)."""
+    def _build_request(self, op: Operation[Any], key: str | None, node: int = 0) -> httpx.Request:
+        """The request of ``op`` to ingress ``node``, carrying ``key`` (a derived key is
+        resolved only now, by the shell, because the async shell awaits it)."""
         spec = op.request
         headers = spec.headers
         if op.reserved_key is not None and key is not None:
@@ -123,9 +141,11 @@ class BaseClient:
         timeout: Any = (
             httpx.USE_CLIENT_DEFAULT if spec.timeout is UNSET else _core.to_timeout(spec.timeout)
         )
+        # One URL: a path relative to the httpx client's base_url; several: the node's own URL.
+        url = self._nodes.urls[node] + spec.path if self._nodes.many else spec.path
         return self._http.build_request(
             spec.method,
-            spec.path,
+            url,
             params=spec.params or None,
             headers=headers,
             content=spec.content,
@@ -135,6 +155,18 @@ class BaseClient:
     # Retrying: the first attempt runs without tenacity and without a plan (most calls succeed,
     # and the hot path should cost no more than raw httpx); a failure builds a ``RetryPlan``,
     # which decides everything, and tenacity runs the remaining attempts for it.
+
+    def _retry_request(
+        self, plan: RetryPlan, request: httpx.Request, op: Operation[Any], key: str | None
+    ) -> httpx.Request:
+        """The request of the next attempt: to the node the plan chose, with what is left of
+        the call's deadline as its network timeouts."""
+        if self._nodes.many:
+            request = self._build_request(op, key, plan.node)
+        timeout = plan.next_attempt_timeout()
+        if timeout is not None:
+            request.extensions["timeout"] = timeout
+        return request
 
     @staticmethod
     def _retrying_kwargs(plan: RetryPlan) -> dict[str, Any]:

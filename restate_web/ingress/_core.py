@@ -9,6 +9,7 @@ thin shells that only move bytes (sync or async) around this module.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -46,6 +47,10 @@ INGRESS_TOKEN_ENV = "RESTATE_INGRESS_TOKEN"  # noqa: S105 - a variable name, not
 # ``timeout`` a call has no deadline; connecting does have one, so a dead Restate is noticed fast.
 CONNECT_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = httpx.Timeout(connect=CONNECT_TIMEOUT, read=None, write=60.0, pool=60.0)
+# With several ingress URLs (a cluster), a node that did not answer is skipped by new calls for
+# this long; then one call tries it again (a refused connection costs that call a fail-over to
+# another node, not an error). A restarted node serves again well within this.
+NODE_SET_ASIDE_SECONDS = 5.0
 
 logger = logging.getLogger("restate_web.ingress")
 
@@ -197,6 +202,7 @@ class RetryPolicy:
 @dataclasses.dataclass(frozen=True)
 class ClientConfig:
     base_url: str
+    """The first ingress URL (the only one, unless the client talks to a cluster)."""
     headers: Mapping[str, str]
     timeout: httpx.Timeout
     """The network timeouts of a call's first attempt."""
@@ -204,10 +210,45 @@ class ClientConfig:
     """Seconds a whole call may take, retries and waits included; None: no deadline."""
     retry: RetryPolicy
     generate_idempotency_keys: bool
+    base_urls: tuple[str, ...] = ()
+    """Every ingress URL, in the order given (several: the nodes of a Restate cluster)."""
+
+
+def ingress_urls(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The ingress URLs of ``value`` (a URL, comma-separated URLs or a list of them), else of
+    ``RESTATE_INGRESS_URL``, else the default; without trailing slashes or repeats."""
+    where = f"base_url= or {INGRESS_URL_ENV}"
+    if value is None or value == "":
+        value = os.environ.get(INGRESS_URL_ENV) or DEFAULT_INGRESS_URL
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, Sequence):
+        items = list(value)
+    else:
+        raise TypeError(
+            f"the Restate ingress URL is a str or a list of str, got {type(value).__name__}"
+        )
+    urls: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"an ingress URL is a str, got {type(item).__name__} ({where})")
+        url = item.strip().rstrip("/")
+        if not url:
+            continue
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"the Restate ingress URL must start with http:// or https://, got {url!r} "
+                f"(set it with {where}; several nodes of a cluster: comma-separated)"
+            )
+        if url not in urls:
+            urls.append(url)
+    if not urls:
+        raise ValueError(f"no Restate ingress URL was given in {value!r} (set it with {where})")
+    return tuple(urls)
 
 
 def make_config(
-    base_url: str | None,
+    base_url: str | Sequence[str] | None,
     *,
     token: str | None,
     headers: Mapping[str, str] | None,
@@ -215,12 +256,7 @@ def make_config(
     retry: RetryPolicy | bool | None,
     generate_idempotency_keys: bool,
 ) -> ClientConfig:
-    url = base_url or os.environ.get(INGRESS_URL_ENV) or DEFAULT_INGRESS_URL
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(
-            f"the Restate ingress URL must start with http:// or https://, got {url!r} "
-            f"(set it with base_url= or {INGRESS_URL_ENV})"
-        )
+    urls = ingress_urls(base_url)
     all_headers = checked_headers(headers, "headers") if headers else {}
     token = token or os.environ.get(INGRESS_TOKEN_ENV)
     if token:
@@ -238,7 +274,8 @@ def make_config(
         policy = retry
     given = None if isinstance(timeout, _Unset) else timeout
     return ClientConfig(
-        base_url=url.rstrip("/"),
+        base_url=urls[0],
+        base_urls=urls,
         headers=all_headers,
         timeout=to_timeout(given),
         deadline=deadline_of(given),
@@ -728,6 +765,85 @@ def _failure_name(error: BaseException) -> str:
     return f"HTTP {status}" if status is not None else type(error).__name__
 
 
+def _node_failed(error: BaseException) -> bool:
+    """The node did not answer: refused or broke the connection, or timed out (a full local
+    connection pool says nothing about the node)."""
+    return isinstance(error, _TransportFailure) and not isinstance(
+        error.__cause__, httpx.PoolTimeout
+    )
+
+
+def _schema_miss(error: BaseException) -> bool:
+    """The node's ingress does not know the service or handler (404 from the ingress itself).
+
+    Restate decides this before creating any invocation, so asking another node is safe even
+    for a call without an idempotency key. In a cluster it is what a node that has just
+    restarted answers until its copy of the registered services has caught up.
+    """
+    return isinstance(error, IngressError) and error.status == 404 and error.source == "ingress"
+
+
+class Nodes:
+    """The ingress URLs of one client, and which nodes are set aside for now.
+
+    With one URL everything here is a no-op. With several (the nodes of a Restate cluster, each
+    of which serves every invocation) new calls go round-robin over the nodes that are not set
+    aside; a node that did not answer is set aside for ``NODE_SET_ASIDE_SECONDS``. When every
+    node is set aside, calls go round-robin over all of them. Shared by the threads of a
+    blocking client: the counter and the list assignments are atomic under the GIL, and a lost
+    race only costs one call an extra try.
+    """
+
+    __slots__ = ("_aside_until", "_turn", "many", "set_aside_seconds", "urls")
+
+    def __init__(
+        self, urls: tuple[str, ...], set_aside_seconds: float = NODE_SET_ASIDE_SECONDS
+    ) -> None:
+        self.urls = urls
+        self.many = len(urls) > 1
+        self.set_aside_seconds = set_aside_seconds
+        self._turn = itertools.count()
+        self._aside_until = [0.0] * len(urls)
+
+    def pick(self) -> int:
+        """The node of a call's first attempt."""
+        if not self.many:
+            return 0
+        count = len(self.urls)
+        start = next(self._turn) % count
+        now = time.monotonic()
+        for step in range(count):
+            node = (start + step) % count
+            if self._aside_until[node] <= now:
+                return node
+        return start
+
+    def set_aside(self, node: int, now: float) -> None:
+        if self.many:
+            self._aside_until[node] = now + self.set_aside_seconds
+
+    def is_aside(self, node: int, now: float) -> bool:
+        return self._aside_until[node] > now
+
+    def next_after(
+        self, node: int, tried: set[int], now: float, *, untried_only: bool
+    ) -> int | None:
+        """The node for the next attempt after one on ``node``: one this call has not tried and
+        that is not set aside, else (unless ``untried_only``) one not tried, one not set aside,
+        any other; in turn after ``node``. None when nothing fits."""
+        count = len(self.urls)
+        best: tuple[tuple[bool, bool], int] | None = None
+        for step in range(1, count + 1):
+            candidate = (node + step) % count
+            was_tried = candidate in tried
+            if untried_only and was_tried:
+                continue
+            rank = (was_tried, self.is_aside(candidate, now))
+            if best is None or rank < best[0]:
+                best = (rank, candidate)
+        return None if best is None else best[1]
+
+
 class RetryPlan:
     """Every retry decision for one operation whose first attempt failed, in one place.
 
@@ -742,9 +858,12 @@ class RetryPlan:
         "deadline",
         "idempotency_key",
         "next_wait",
+        "node",
+        "nodes",
         "op",
         "policy",
         "started",
+        "tried",
     )
 
     def __init__(
@@ -753,8 +872,14 @@ class RetryPlan:
         config: ClientConfig,
         started: float,
         idempotency_key: str | None,
+        nodes: Nodes | None = None,
+        node: int = 0,
     ) -> None:
         self.op = op
+        self.nodes = nodes if nodes is not None else Nodes(config.base_urls or (config.base_url,))
+        self.node = node
+        """The node of the attempt that just failed; after ``should_retry``, of the next one."""
+        self.tried: set[int] = set()
         self.policy = config.retry
         self.started = started
         timeout = op.request.timeout
@@ -765,29 +890,69 @@ class RetryPlan:
         self.next_wait = 0.0
 
     def should_retry(self, error: BaseException) -> bool:
-        """After a failed attempt: True (and ``next_wait`` set) to try again."""
+        """After a failed attempt: True (and ``next_wait`` and ``node`` set) to try again.
+
+        With several nodes the rules of what may be repeated are the same as with one; what
+        changes is where: a node that did not answer is set aside and the next attempt goes to
+        another node without waiting (when one is left that this call has not tried), and a
+        404 from a node's ingress that does not know the service is asked of each other node
+        once, without waiting, and of none twice: a service no node knows ends in ``NotFound``.
+        """
         policy = self.policy
-        if self.attempts >= policy.max_attempts or not is_retryable(error, self.op, policy):
+        nodes = self.nodes
+        now = time.monotonic()
+        node_failed = nodes.many and _node_failed(error)
+        if node_failed:
+            nodes.set_aside(self.node, now)
+        self.tried.add(self.node)
+        if self.attempts >= policy.max_attempts:
+            return False
+        if nodes.many and _schema_miss(error):
+            other = nodes.next_after(self.node, self.tried, now, untried_only=True)
+            return other is not None and self._go(other, 0.0, now, error)
+        if not is_retryable(error, self.op, policy):
             return False
         wait = policy.backoff(self.attempts)
         if policy.respect_retry_after:
             after = retry_after_seconds(error)
             if after is not None:
                 wait = max(after, wait)
-        now = time.monotonic()
+        node = self.node
+        if nodes.many:
+            found = nodes.next_after(self.node, self.tried, now, untried_only=False)
+            node = self.node if found is None else found
+            if node_failed and node not in self.tried and not nodes.is_aside(node, now):
+                wait = 0.0  # fail over at once: another node has not been asked yet
+        return self._go(node, wait, now, error)
+
+    def _go(self, node: int, wait: float, now: float, error: BaseException) -> bool:
+        """Retry on ``node`` after ``wait`` seconds, unless that passes a bound."""
+        policy = self.policy
         if now + wait - self.started > policy.max_duration:
             return False
         if self.deadline is not None and now + wait >= self.deadline:
             return False
         self.next_wait = wait
-        logger.info(
-            "retrying %s: attempt %d of %d failed (%s), next in %.2fs",
-            self.op.log_name,
-            self.attempts,
-            policy.max_attempts,
-            _failure_name(error),
-            wait,
-        )
+        self.node = node
+        if self.nodes.many:
+            logger.info(
+                "retrying %s on %s: attempt %d of %d failed (%s), next in %.2fs",
+                self.op.log_name,
+                self.nodes.urls[node],
+                self.attempts,
+                policy.max_attempts,
+                _failure_name(error),
+                wait,
+            )
+        else:
+            logger.info(
+                "retrying %s: attempt %d of %d failed (%s), next in %.2fs",
+                self.op.log_name,
+                self.attempts,
+                policy.max_attempts,
+                _failure_name(error),
+                wait,
+            )
         return True
 
     def wait(self, _state: Any = None) -> float:
@@ -828,6 +993,16 @@ class RetryPlan:
             )
         if isinstance(error, _TransportFailure):
             tried = f" after {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
+            if self.nodes.many:
+                cause = error.__cause__
+                detail = f"{type(cause).__name__}: {cause or 'no detail'}" if cause else "no answer"
+                return IngressUnavailable(
+                    f"could not reach Restate at {self.nodes.urls[self.node]} ({detail}){tried}; "
+                    f"{len(self.tried)} of the {len(self.nodes.urls)} ingress "
+                    "nodes were tried. Check that the Restate cluster has a majority of its "
+                    "nodes running and that RESTATE_INGRESS_URL lists their ingresses",
+                    operation=error.operation,
+                )
             return IngressUnavailable(
                 f"{error.message}{tried}. Check that restate-server is running and that "
                 f"RESTATE_INGRESS_URL points at its ingress (usually port 8080)",

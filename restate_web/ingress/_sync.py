@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -37,6 +37,13 @@ class IngressClient(BaseClient):
 
     Args:
         base_url: the ingress URL; default ``RESTATE_INGRESS_URL`` or ``http://localhost:8080``.
+            Several (a list, or comma-separated like the variable): the ingresses of a Restate
+            cluster's nodes. Calls go round-robin over them; a node that does not answer is set
+            aside for a few seconds and the call goes on to another node, under the same rules
+            as retries (a call without an idempotency key moves only when its connection never
+            opened). A 404 from a node's ingress that does not know the service is asked of the
+            other nodes once each (a freshly restarted node answers that until its copy of the
+            registered services catches up). See the README's "Running against a cluster".
         token: bearer token (Restate Cloud); default ``RESTATE_INGRESS_TOKEN``.
         headers: headers sent with every request.
         timeout: the deadline of every call in seconds: the whole call, retries and the waits
@@ -61,7 +68,7 @@ class IngressClient(BaseClient):
 
     def __init__(
         self,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | None = None,
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -129,12 +136,13 @@ class IngressClient(BaseClient):
     def _execute(self, op: Operation[T]) -> T:
         _core.guard_not_in_handler(op)
         key = op.idempotency_key if op.reserved_key is None else op.reserved_key.get()
-        request = self._build_request(op, key)
+        node = self._nodes.pick()
+        request = self._build_request(op, key, node)
         started = time.monotonic()
         try:
             return self._attempt(request, op)
         except IngressError as error:
-            plan = RetryPlan(op, self._config, started, key)
+            plan = RetryPlan(op, self._config, started, key, self._nodes, node)
             if not plan.should_retry(error):
                 final = plan.final_error(error)
                 if final is error:
@@ -144,9 +152,7 @@ class IngressClient(BaseClient):
         try:
             for attempt in tenacity.Retrying(**self._retrying_kwargs(plan)):
                 with attempt:
-                    timeout = plan.next_attempt_timeout()
-                    if timeout is not None:
-                        request.extensions["timeout"] = timeout
+                    request = self._retry_request(plan, request, op, key)
                     return self._attempt(request, op)
         except IngressError as error:
             final = plan.final_error(error)
