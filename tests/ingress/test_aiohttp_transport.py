@@ -345,3 +345,20 @@ def test_environment_proxy_is_left_to_httpx(monkeypatch):
     assert client._direct is None, "httpx must route through the proxy"
     local = AsyncIngressClient("http://localhost:8080", transport="aiohttp")
     assert isinstance(local._direct, AiohttpTransport)
+
+
+def test_a_refused_node_is_skipped_with_the_aiohttp_transport(loop_thread, ingress_url):
+    """Several ingress URLs (a cluster): a node refusing connections never received the
+    request, so even a keyless call moves on to the next node."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    async def run() -> list[Any]:
+        async with AsyncIngressClient(
+            [dead, ingress_url], transport="aiohttp", retry=QUICK
+        ) as client:
+            assert isinstance(client._direct, AiohttpTransport)
+            return [await client.service("Greeter").call("greet", str(i)) for i in range(4)]
+
+    assert loop_thread.run(run()) == [f"Hello {i}" for i in range(4)]
