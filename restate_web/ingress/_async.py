@@ -163,7 +163,6 @@ class AsyncIngressClient(BaseClient):
 
 
 AsyncTransportName = Literal["httpx", "aiohttp"]
-ASYNC_TRANSPORTS: tuple[AsyncTransportName, ...] = ("httpx", "aiohttp")
 
 
 def async_transport(
