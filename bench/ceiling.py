@@ -4,9 +4,12 @@ Bench/echo is called as fast as this machine allows by a minimal HTTP/1.1 client
 on asyncio streams, keep-alive, no parsing beyond Content-Length) in 1 or 2 processes with many
 connections; the best setting is the ceiling. In the same run, on the same server, interleaved
 with it, AsyncIngressClient, IngressClient and raw httpx call the same handler, and their
-throughput is given as a share of the ceiling. The load generator shares the 2 cores with
-restate-server and the SDK service: the ceiling is what a near-free client gets, not what the
-server could do alone. Run: .venv/bin/python -m bench.ceiling
+throughput is given as a share of the ceiling and of the one-process raw client (the fair
+baseline for a one-process client: 1 proc x 64 conn, run again between groups of cases; each case
+is compared with the raw runs just before and after it, and the raw runs with each other as an
+A/A row that shows the noise). The load generator shares the 2 cores with restate-server and
+the SDK service: the ceiling is what a near-free client gets, not what the server could do alone.
+Run: .venv/bin/python -m bench.ceiling
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ from restate_web.ingress import AsyncIngressClient, IngressClient
 # for every call. This variant keeps them all (see bench/README.md).
 KEEP_64 = httpx.Limits(max_connections=100, max_keepalive_connections=64)
 SETTINGS = [(1, 64), (2, 64), (2, 128)]  # (processes, connections per process)
+ONE_PROCESS = "raw HTTP/1.1, 1 proc x 64 conn"
+A_A = ONE_PROCESS + " (A/A)"
+AIOHTTP_TARGET = 0.75  # issue #13: the aiohttp-transport client's share of ONE_PROCESS
+# IngressClient's default pool keeps 20 idle connections; 32 threads then churn the other 12.
+KEEP_32 = httpx.Limits(max_connections=100, max_keepalive_connections=32)
 
 
 def _raw_worker(port: int, connections: int, seconds: float) -> int:
@@ -112,8 +120,65 @@ def httpx_async(url: str, concurrency: int, seconds: float) -> float:
     return _timed_async(go, seconds)
 
 
-def ours_sync(url: str, threads: int, seconds: float) -> float:
-    with IngressClient(url) as client:
+def aiohttp_async(url: str, concurrency: int, seconds: float) -> float:
+    """Raw aiohttp (one session, 64 connections): what its pool gives without httpx on top."""
+    import aiohttp
+
+    async def go(deadline: float) -> int:
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(url, connector=connector) as session:
+
+            async def worker() -> int:
+                done = 0
+                while time.monotonic() < deadline:
+                    async with session.post("/Bench/echo", json=done) as response:
+                        await response.json()
+                    done += 1
+                return done
+
+            return sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
+
+    return _timed_async(go, seconds)
+
+
+def httpx_sync(url: str, threads: int, seconds: float) -> float:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=threads)
+    with httpx.Client(base_url=url, limits=limits, timeout=None) as client:
+        deadline = time.monotonic() + seconds
+
+        def worker(_: int) -> int:
+            done = 0
+            while time.monotonic() < deadline:
+                client.post("/Bench/echo", json=done).json()
+                done += 1
+            return done
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(threads) as pool:
+            count = sum(pool.map(worker, range(threads)))
+        return count / (time.monotonic() - started)
+
+
+def httpx_sync_per_thread(url: str, threads: int, seconds: float) -> float:
+    """One httpx.Client (so one connection pool and its lock) per thread."""
+    deadline = time.monotonic() + seconds
+
+    def worker(_: int) -> int:
+        done = 0
+        with httpx.Client(base_url=url, timeout=None) as client:
+            while time.monotonic() < deadline:
+                client.post("/Bench/echo", json=done).json()
+                done += 1
+        return done
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        count = sum(pool.map(worker, range(threads)))
+    return count / (time.monotonic() - started)
+
+
+def ours_sync(url: str, threads: int, seconds: float, **options: Any) -> float:
+    with IngressClient(url, **options) as client:
         svc = client.service("Bench")
         deadline = time.monotonic() + seconds
 
@@ -131,38 +196,102 @@ def ours_sync(url: str, threads: int, seconds: float) -> float:
 
 
 def measure(url: str, port: int, seconds: float, repeats: int) -> list[list[object]]:
+    """Every case once per round; the one-process raw client runs again between groups of
+    cases, and each case's share of it is taken against the two raw runs around it (the load
+    from elsewhere drifts within a round), then the median over the rounds."""
     results: dict[str, list[float]] = {}
+    shares: dict[str, list[float]] = {}
     context = multiprocessing.get_context("spawn")
     with context.Pool(max(p for p, _ in SETTINGS)) as pool:
-        raw_rate(pool, port, 1, 4, 0.5)  # warm the worker processes and the server
-        for _ in range(repeats):
-            for processes, connections in SETTINGS:
-                name = f"raw HTTP/1.1, {processes} proc x {connections} conn"
-                rate = raw_rate(pool, port, processes, connections, seconds)
-                results.setdefault(name, []).append(rate)
-            for name, run in [
-                ("AsyncIngressClient, 64 concurrent", lambda: ours_async(url, 64, seconds)),
+
+        def baseline() -> float:
+            return raw_rate(pool, port, 1, 64, seconds)
+
+        groups: list[list[tuple[str, Callable[[], float]]]] = [
+            [
                 (
-                    "AsyncIngressClient keep-alive 64, 64 concurrent",
-                    lambda: ours_async(url, 64, seconds, limits=KEEP_64),
+                    "AsyncIngressClient transport=aiohttp, 64 concurrent",
+                    lambda: ours_async(url, 64, seconds, transport="aiohttp"),
                 ),
+                ("raw aiohttp, 64 concurrent", lambda: aiohttp_async(url, 64, seconds)),
+            ],
+            [
+                ("AsyncIngressClient, 64 concurrent", lambda: ours_async(url, 64, seconds)),
                 (
                     "AsyncIngressClient http2, 64 concurrent",
                     lambda: ours_async(url, 64, seconds, http2=True),
                 ),
                 ("raw httpx async, 64 concurrent", lambda: httpx_async(url, 64, seconds)),
+                (
+                    "AsyncIngressClient keep-alive 64, 64 concurrent",
+                    lambda: ours_async(url, 64, seconds, limits=KEEP_64),
+                ),
+            ],
+            [
                 ("IngressClient, 32 threads", lambda: ours_sync(url, 32, seconds)),
-            ]:
-                results.setdefault(name, []).append(run())
+                (
+                    "IngressClient keep-alive 32, 32 threads",
+                    lambda: ours_sync(url, 32, seconds, limits=KEEP_32),
+                ),
+                ("raw httpx sync keep-alive 32, 32 threads", lambda: httpx_sync(url, 32, seconds)),
+                (
+                    "raw httpx sync, a Client per thread, 32 threads",
+                    lambda: httpx_sync_per_thread(url, 32, seconds),
+                ),
+            ],
+        ]
+        raw_rate(pool, port, 1, 4, 0.5)  # warm the worker processes and the server
+        for _ in range(repeats):
+            for processes, connections in SETTINGS[1:]:
+                name = f"raw HTTP/1.1, {processes} proc x {connections} conn"
+                results.setdefault(name, []).append(
+                    raw_rate(pool, port, processes, connections, seconds)
+                )
+            before = baseline()
+            results.setdefault(ONE_PROCESS, []).append(before)
+            for group in groups:
+                rates = [(name, run()) for name, run in group]
+                after = baseline()
+                results.setdefault(A_A, []).append(after)
+                shares.setdefault(A_A, []).append(after / before)
+                for name, rate in rates:
+                    results.setdefault(name, []).append(rate)
+                    shares.setdefault(name, []).append(rate / ((before + after) / 2))
+                before = after
     medians = {name: statistics.median(rates) for name, rates in results.items()}
     ceiling_name = max(
-        (n for n in medians if n.startswith("raw HTTP/1.1")), key=medians.__getitem__
+        (n for n in medians if n.startswith("raw HTTP/1.1") and n != A_A),
+        key=medians.__getitem__,
     )
     ceiling = medians[ceiling_name]
+    order = [ONE_PROCESS, *(f"raw HTTP/1.1, {p} proc x {c} conn" for p, c in SETTINGS[1:]), A_A]
+    order += [name for group in groups for name, _ in group]
     rows: list[list[object]] = []
-    for name, rate in medians.items():
+    for name in order:
+        rate = medians[name]
         role = "ceiling (best raw setting)" if name == ceiling_name else ""
-        rows.append([name, f"{rate:.0f}", f"{rate / ceiling:.0%}", role])
+        if name == ONE_PROCESS:
+            role = "one-process baseline"
+        if name == A_A:
+            role = "A/A: the baseline against its previous run"
+        share, low, high = ("100%" if name == ONE_PROCESS else ""), "", ""
+        if name in shares:
+            share = f"{statistics.median(shares[name]):.0%}"
+            low, high = f"{min(shares[name]):.0%}", f"{max(shares[name]):.0%}"
+        target = ""
+        if name.startswith("AsyncIngressClient transport=aiohttp"):
+            met = statistics.median(shares[name]) >= AIOHTTP_TARGET
+            target = f">= {AIOHTTP_TARGET:.0%} of 1-proc raw: {'met' if met else 'NOT met'}"
+        rows.append(
+            [
+                name,
+                f"{rate:.0f}",
+                f"{rate / ceiling:.0%}",
+                share,
+                f"{low}-{high}" if low else "",
+                target or role,
+            ]
+        )
     return rows
 
 
@@ -178,8 +307,16 @@ def main(argv: list[str] | None = None) -> str:
         rows = measure(server.ingress_url, server.ingress_port, args.seconds, args.repeats)
     return print_table(
         f"Ceiling: raw restate-server ingress throughput (Bench/echo, calls/s), same server, "
-        f"{args.seconds:.0f} s per measurement, median of {args.repeats} interleaved rounds",
-        ["client", "calls/s", "share of ceiling", "note"],
+        f"{args.seconds:.0f} s per measurement, median of {args.repeats} interleaved rounds "
+        "(share of 1-proc raw: against the raw runs just before and after, per round)",
+        [
+            "client",
+            "calls/s",
+            "share of ceiling",
+            "share of 1-proc raw",
+            "its range",
+            "note / target",
+        ],
         rows,
     )
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
+from restate_web.ingress._aiohttp import AiohttpTransport
 from restate_web.testing import HarnessError, RestateServer, RestateServices, ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,12 @@ def make_client(
     request: pytest.FixtureRequest, ingress_url: str, loop_thread: LoopThread
 ) -> Iterator[ClientFactory]:
     """Builds an ingress client of the parametrized kind; all are closed after the test."""
+    yield from client_factory(request.param, ingress_url, loop_thread)
+
+
+def client_factory(kind: str, ingress_url: str, loop_thread: LoopThread) -> Iterator[ClientFactory]:
+    """``make_client`` for one kind: "sync", "async" (httpx's transport) or "aiohttp"
+    (``AsyncIngressClient(transport="aiohttp")``)."""
     created: list[Any] = []
 
     def factory(
@@ -127,13 +134,15 @@ def make_client(
         """``record``: a list that receives every HTTP request the client really sends."""
         kwargs.setdefault("retry", RetryPolicy(max_attempts=3, max_duration=5))
         url = base_url or ingress_url
+        if kind == "aiohttp":
+            kwargs.setdefault("transport", "aiohttp")
         if record is not None:
-            kwargs["transport"] = (
-                RecordingTransport(record)
-                if request.param == "sync"
-                else AsyncRecordingTransport(record)
-            )
-        if request.param == "sync":
+            kwargs["transport"] = {
+                "sync": RecordingTransport,
+                "async": AsyncRecordingTransport,
+                "aiohttp": AiohttpRecordingTransport,
+            }[kind](record)
+        if kind == "sync":
             client: Any = IngressClient(url, **kwargs)
             created.append(client)
             return client
@@ -167,6 +176,20 @@ class AsyncRecordingTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.record.append(request)
         return await super().handle_async_request(request)
+
+
+class AiohttpRecordingTransport(AiohttpTransport):
+    def __init__(self, record: list[httpx.Request]) -> None:
+        super().__init__()
+        self.record = record
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.record.append(request)
+        return await super().handle_async_request(request)
+
+    async def send_and_read(self, request: httpx.Request) -> httpx.Response:
+        self.record.append(request)
+        return await super().send_and_read(request)
 
 
 async def _make_async(url: str, kwargs: dict[str, Any]) -> AsyncIngressClient:

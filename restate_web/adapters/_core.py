@@ -33,6 +33,7 @@ import httpx
 
 from .. import guards
 from ..ingress import AsyncIngressClient, IngressClient
+from ..ingress._async import async_transport, direct_sender
 from ..ingress._clients import DEFAULT_ASYNC_LIMITS
 from ..ingress._core import Target
 from ._idempotency import (
@@ -411,14 +412,22 @@ class _LoopClient(AsyncIngressClient):
     """An ``AsyncIngressClient`` configured exactly like the app's blocking client.
 
     Built the way ``AsyncIngressClient`` builds its httpx client (environment proxies and
-    certificates, limits, http2), except that every loop's client shares one SSL context:
-    loading the certificate store costs tens of milliseconds, and Flask makes a client for
-    every async view's loop.
+    certificates, limits, http2, the ``ASYNC_TRANSPORT`` setting), except that every loop's
+    client shares one SSL context: loading the certificate store costs tens of milliseconds,
+    and Flask makes a client for every async view's loop.
     """
 
-    def __init__(self, base_url: str | None, ssl_context: ssl.SSLContext, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str | None,
+        ssl_context: ssl.SSLContext,
+        transport_name: str = "httpx",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(base_url, transport=httpx.AsyncBaseTransport(), **kwargs)
-        self._http = httpx.AsyncClient(**self._http_kwargs(None), verify=ssl_context)
+        transport = async_transport(transport_name, self, ssl_context)
+        self._http = httpx.AsyncClient(**self._http_kwargs(transport), verify=ssl_context)
+        self._direct = direct_sender(transport, self.base_urls)
 
 
 class Integration:
@@ -476,6 +485,7 @@ class Integration:
         return _LoopClient(
             self.settings.ingress_url,
             self._ssl,
+            self.settings.async_transport,
             limits=DEFAULT_ASYNC_LIMITS,
             **self._client_kwargs(),
         )

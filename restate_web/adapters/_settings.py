@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import importlib.util
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -110,6 +111,8 @@ class RestateSettings:
     services_path: str = "/restate"
     webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
     """Seconds a webhook mount waits for Restate (retries included) before answering 503."""
+    async_transport: Literal["httpx", "aiohttp"] = "httpx"
+    """What the async clients (async views, async webhook mounts) send with."""
 
     @property
     def ingress_urls(self) -> tuple[str, ...]:
@@ -304,6 +307,18 @@ def _parse_path(value: Any) -> str:
     return path.rstrip("/") or "/"
 
 
+def _parse_async_transport(value: Any) -> str:
+    name = (_parse_str(value) or "httpx").lower()
+    if name not in ("httpx", "aiohttp"):
+        raise ValueError(f"expected 'httpx' or 'aiohttp', got {value!r}")
+    if name == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
+        raise ValueError(
+            "'aiohttp' needs the aiohttp package, which is not installed; install it with: "
+            "pip install 'restate-web[aiohttp]'"
+        )
+    return name
+
+
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "INGRESS_URL": ("ingress_url", _parse_ingress_urls),
     "INGRESS_TOKEN": ("ingress_token", _parse_str),
@@ -323,6 +338,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "SERVICES": ("services", _parse_services),
     "SERVICES_PATH": ("services_path", _parse_path),
     "WEBHOOK_TIMEOUT": ("webhook_timeout", _parse_webhook_timeout),
+    "ASYNC_TRANSPORT": ("async_transport", _parse_async_transport),
 }
 
 SETTING_NAMES: tuple[str, ...] = tuple(_FIELDS)

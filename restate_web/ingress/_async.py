@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
@@ -12,6 +13,7 @@ import httpx
 import tenacity
 
 from . import _core
+from ._aiohttp import AiohttpTransport, uses_proxy
 from ._clients import DEFAULT_ASYNC_LIMITS, BaseClient
 from ._core import UNSET, Operation, RetryPlan, RetryPolicy, SendReceipt
 from ._errors import IngressError
@@ -41,8 +43,11 @@ T = TypeVar("T")
 class AsyncIngressClient(BaseClient):
     """Calls Restate handlers from asyncio code through the HTTP ingress.
 
-    Takes the same arguments as ``IngressClient`` (with an ``httpx.AsyncBaseTransport``). Bind
-    it to one event loop: create it in your app's lifespan, not at import time.
+    Takes the same arguments as ``IngressClient``; ``transport`` is an
+    ``httpx.AsyncBaseTransport``, or ``"aiohttp"`` for aiohttp's connection pool (faster under
+    many concurrent calls; ``pip install 'restate-web[aiohttp]'``, HTTP/1.1 only; same retry
+    safety), or ``"httpx"`` / None for httpx's own. Bind it to one event loop: create it in your
+    app's lifespan, not at import time.
 
     Handle methods (``call``, ``send``, ``attach``, ...) are plain methods that return a
     coroutine: the arguments are checked and a request-derived idempotency key is reserved when
@@ -64,7 +69,7 @@ class AsyncIngressClient(BaseClient):
         limits: httpx.Limits = DEFAULT_ASYNC_LIMITS,
         generate_idempotency_keys: bool = False,
         http2: bool = False,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | AsyncTransportName | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -76,7 +81,9 @@ class AsyncIngressClient(BaseClient):
             generate_idempotency_keys=generate_idempotency_keys,
             http2=http2,
         )
-        self._http = httpx.AsyncClient(**self._http_kwargs(transport))
+        chosen = async_transport(transport, self)
+        self._http = httpx.AsyncClient(**self._http_kwargs(chosen))
+        self._direct = direct_sender(chosen, self.base_urls)
 
     async def __aenter__(self) -> AsyncIngressClient:
         return self
@@ -115,7 +122,10 @@ class AsyncIngressClient(BaseClient):
 
     async def _attempt(self, request: httpx.Request, op: Operation[T]) -> T:
         try:
-            response = await self._http.send(request)
+            if self._direct is not None:
+                response = await self._direct.send_and_read(request)
+            else:
+                response = await self._http.send(request)
         except httpx.TransportError as exc:
             raise _core.transport_failure(exc, op, self.base_url) from exc
         return op.parse(response)
@@ -154,6 +164,43 @@ class AsyncIngressClient(BaseClient):
 
     async def _send(self, op: Operation[SendReceipt], codec: Codec | None) -> AsyncSendHandle:
         return AsyncSendHandle(self, await self._execute(op), codec)
+
+
+AsyncTransportName = Literal["httpx", "aiohttp"]
+
+
+def async_transport(
+    transport: httpx.AsyncBaseTransport | str | None,
+    client: BaseClient,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.AsyncBaseTransport | None:
+    """The httpx transport ``transport`` names (None: httpx's own, built by httpx)."""
+    if transport is None or transport == "httpx" or isinstance(transport, httpx.AsyncBaseTransport):
+        return transport if isinstance(transport, httpx.AsyncBaseTransport) else None
+    if transport != "aiohttp":
+        raise ValueError(
+            f"transport: expected an httpx.AsyncBaseTransport, 'httpx' or 'aiohttp', "
+            f"got {transport!r}"
+        )
+    if client._http2:
+        raise ValueError(
+            "transport='aiohttp' speaks HTTP/1.1 only; drop http2=True, or use the httpx "
+            "transport for HTTP/2"
+        )
+    if verify is True and any(url.startswith("https://") for url in client.base_urls):
+        verify = httpx.create_ssl_context()  # the certificates httpx would trust (certifi)
+    return AiohttpTransport(limits=client._limits, verify=verify)
+
+
+def direct_sender(
+    transport: httpx.AsyncBaseTransport | None, base_urls: Sequence[str]
+) -> AiohttpTransport | None:
+    """``transport`` when it is the aiohttp one, to be called directly (None: send through the
+    httpx client). Not when a proxy from the environment applies: httpx routes those requests
+    through a transport of its own."""
+    if isinstance(transport, AiohttpTransport) and not any(uses_proxy(u) for u in base_urls):
+        return transport
+    return None
 
 
 def _require_loop(method: str) -> None:

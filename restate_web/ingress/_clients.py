@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import http.cookiejar
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,6 +35,14 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 # 2.6x faster than 64) against restate-server (bench/ingress.py, bench/ceiling.py). Over TLS,
 # where opening connections costs more, prefer http2=True: one multiplexed connection.
 DEFAULT_ASYNC_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=10)
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Keeps no cookie a response sets: httpx would send it back on later calls, and Restate
+    stores every ingress request header in its journal."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
 
 
 class BaseClient:
@@ -118,6 +127,7 @@ class BaseClient:
             "transport": transport,
             # Redirects would re-send idempotency keys and bodies to another place: never follow.
             "follow_redirects": False,
+            "cookies": http.cookiejar.CookieJar(policy=_NoCookies()),
         }
 
     def _build_request(self, op: Operation[Any], key: str | None, node: int = 0) -> httpx.Request:

@@ -1,4 +1,9 @@
-"""The ``fake_client`` fixture: both clients over a scripted transport (see fakes.py)."""
+"""The ``fake_client`` fixture: both clients over a scripted transport (see fakes.py).
+
+``make_client`` (and so ``restate``) is overridden here with a third kind, "aiohttp": every
+ingress behaviour test against the real server also runs ``AsyncIngressClient`` with
+``transport="aiohttp"``, which must give the same results, errors and deadlines.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import httpx
 import pytest
 
 from restate_web.ingress import AsyncIngressClient, IngressClient
-from tests.conftest import Blocking, LoopThread
+from tests.conftest import Blocking, ClientFactory, LoopThread, client_factory
 from tests.ingress.fakes import FAST, Fake, Script
 
 
@@ -42,3 +47,11 @@ def fake_client(request: pytest.FixtureRequest, loop_thread: LoopThread) -> Iter
             loop_thread.run(c.aclose())
         else:
             c.close()
+
+
+@pytest.fixture(params=["sync", "async", "aiohttp"])
+def make_client(
+    request: pytest.FixtureRequest, ingress_url: str, loop_thread: LoopThread
+) -> Iterator[ClientFactory]:
+    """Builds an ingress client of the parametrized kind; all are closed after the test."""
+    yield from client_factory(request.param, ingress_url, loop_thread)
