@@ -693,13 +693,16 @@ class ServiceProcess:
         return service
 
     def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM to the server, then SIGKILL to whatever of its process group is left: a
+        worker still draining its connections when the server exits would outlive it."""
         _stop_process(self.process, grace)
+        self.kill()
 
     def kill(self) -> None:
         """SIGKILL to the server and its workers (its process group, whose id is its pid)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # the orphaned workers are reaped by init
