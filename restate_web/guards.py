@@ -21,6 +21,7 @@ import contextvars
 import functools
 import importlib.util
 import inspect
+import os
 import sys
 import threading
 import types
@@ -389,21 +390,6 @@ _in_strict_check: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "restate_web_strict_check", default=False
 )
 _STRICT_EVENTS = frozenset({"socket.connect", "open", "subprocess.Popen"})
-# Frames of these modules open files for Python itself (imports, tracebacks, logging).
-_OPEN_EXEMPT_MODULES = (
-    "importlib",
-    "zipimport",
-    "linecache",
-    "traceback",
-    "tokenize",
-    "inspect",
-    "logging",
-    "pkgutil",
-    "encodings",
-    "gettext",
-    "locale",
-    "warnings",
-)
 _create_task_patched = False
 
 
@@ -452,33 +438,38 @@ def _hazard_error(code: str, what: str, ctx: Any) -> Exception:
     return TerminalError(f"{code} {message(code, f'`{what}` in {_describe(ctx)}')}", 500)
 
 
-def _stdlib_paths() -> tuple[str, ...]:
+def _python_owned_paths() -> tuple[str, ...]:
+    """Where Python and installed packages live: files opened there are the interpreter's and
+    the libraries' own (the standard library, site-packages), not the handler's I/O."""
+    import site
     import sysconfig
 
-    paths = sysconfig.get_paths()
-    return tuple({paths["stdlib"], paths["platstdlib"]})
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sysconfig.get_paths().values()}
+    found.update(site.getsitepackages())
+    found.add(site.getusersitepackages())
+    return tuple(os.path.join(os.path.abspath(path), "") for path in found if path)
 
 
-_STDLIB: tuple[str, ...] = ()
+# Imports, bytecode caches and tracebacks (linecache) read the project's own code files.
+_CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pth", ".so", ".pyd")
+_PYTHON_OWNED: tuple[str, ...] = ()
 
 
-def _open_by_user_code(frame: types.FrameType | None) -> bool:
-    """Whether the innermost frame outside the standard library that opened the file is
-    application code (not Python's import system, a traceback, or an installed library)."""
-    global _STDLIB
-    if not _STDLIB:
-        _STDLIB = _stdlib_paths()
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        module = str(frame.f_globals.get("__name__", ""))
-        if filename.startswith("<frozen") or module.startswith(_OPEN_EXEMPT_MODULES):
-            return False
-        if "site-packages" in filename or "dist-packages" in filename:
-            return False  # an installed library reading its own files
-        if not filename.startswith(_STDLIB):
-            return True
-        frame = frame.f_back
-    return False
+def _open_is_handler_io(path: Any) -> bool:
+    """Whether a file open is I/O of the handler's: decided by what is opened, not by who.
+
+    File descriptors, Python's and the installed packages' own files and code files are not
+    (imports, tracebacks and libraries reading their data open those); anything else is.
+    """
+    global _PYTHON_OWNED
+    if isinstance(path, int):
+        return False
+    name = os.path.abspath(os.fsdecode(path))
+    if name.endswith(_CODE_SUFFIXES):
+        return False
+    if not _PYTHON_OWNED:
+        _PYTHON_OWNED = _python_owned_paths()
+    return not name.startswith(_PYTHON_OWNED)
 
 
 def _strict_audit_hook(event: str, args: tuple[Any, ...]) -> None:
@@ -490,7 +481,7 @@ def _strict_audit_hook(event: str, args: tuple[Any, ...]) -> None:
         if ctx is None:
             return
         if event == "open":
-            if not _open_by_user_code(sys._getframe(1)):
+            if not _open_is_handler_io(args[0]):
                 return
             what = f"open({args[0]!r}, {args[1]!r})" if args[1] else f"open({args[0]!r})"
         elif event == "socket.connect":
@@ -502,12 +493,28 @@ def _strict_audit_hook(event: str, args: tuple[Any, ...]) -> None:
         _in_strict_check.reset(token)
 
 
+def _sdk_coroutine(coro: Any) -> bool:
+    """Whether a coroutine is the SDK's (or ours): the SDK schedules its own futures and
+    ``ctx.run`` actions as tasks while a handler runs; those are not the handler's concurrency."""
+    code = getattr(coro, "cr_code", None)
+    if code is None:
+        return False
+    return str(code.co_filename).startswith(_package_dirs())
+
+
+@functools.cache
+def _package_dirs() -> tuple[str, ...]:
+    dirs = [os.path.join(os.path.dirname(__file__), "")]
+    spec = importlib.util.find_spec("restate")
+    if spec is not None and spec.submodule_search_locations:
+        dirs.extend(os.path.join(path, "") for path in spec.submodule_search_locations)
+    return tuple(dirs)
+
+
 def _strict_create_task(coro: Any, *args: Any, **kwargs: Any) -> Any:
     import asyncio.tasks
 
-    caller = str(sys._getframe(1).f_globals.get("__name__", ""))
-    sdk_or_asyncio = caller.split(".")[0] in ("restate", "restate_web", "asyncio")
-    ctx = None if sdk_or_asyncio or not _strict_enabled else _handler_outside_run()
+    ctx = None if _sdk_coroutine(coro) or not _strict_enabled else _handler_outside_run()
     if ctx is not None:
         if inspect.iscoroutine(coro):
             coro.close()  # never scheduled: do not warn that it was never awaited

@@ -122,3 +122,21 @@ def test_strict_mode_is_off_by_default_and_switches() -> None:
             install_context_guard()
         if was_enabled:
             enable_strict_mode()
+
+
+def test_strict_mode_judges_a_file_by_what_is_opened(tmp_path: Path) -> None:
+    """Python's own files, installed packages' data and code files are not a handler's I/O
+    (imports, tracebacks and libraries read them); any other file is."""
+    import json
+
+    import certifi
+
+    from restate_web.guards import _open_is_handler_io
+
+    assert not _open_is_handler_io(3)  # a file descriptor
+    assert not _open_is_handler_io(json.__file__)  # the standard library
+    assert not _open_is_handler_io(certifi.where())  # an installed package's data
+    assert not _open_is_handler_io(str(ROOT / "tests" / "lint" / "strict_services.py"))
+    assert not _open_is_handler_io(os.fsencode(json.__file__))
+    assert _open_is_handler_io(str(tmp_path / "orders.json"))
+    assert _open_is_handler_io("relative-data.csv")
