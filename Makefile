@@ -10,7 +10,7 @@ VENV_STAMP := $(VENV)/.installed
 FRAMEWORK ?= fastapi
 PYTEST_ARGS ?=
 
-.PHONY: test demo sample install install-python install-server install-postgres lint typecheck unit bench clean
+.PHONY: test demo sample install install-python install-server install-postgres install-valgrind lint typecheck unit bench clean
 
 test: install lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -52,6 +52,17 @@ install-postgres:
 		echo "need PostgreSQL (initdb, postgres): install it, or set RESTATE_WEB_POSTGRES_BIN"; exit 1; \
 	fi
 
+# valgrind for bench.adapter_instructions (instruction counts of the adapters): Debian's package
+# when it is missing.
+install-valgrind:
+	@if command -v valgrind >/dev/null; then \
+		echo "valgrind: found"; \
+	elif command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; \
+	else \
+		echo "need valgrind for bench.adapter_instructions: install it"; exit 1; \
+	fi
+
 lint: install-python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,7 +70,7 @@ lint: install-python
 typecheck: install-python
 	$(BIN)/mypy
 
-bench: install
+bench: install install-valgrind
 	$(BIN)/python -m bench.run_all
 
 clean:

@@ -22,7 +22,8 @@ from bench._common import print_table
 # (module, arguments for a run of a few minutes in all)
 BENCHES: list[tuple[str, list[str]]] = [
     ("bench.ingress", ["-n", "300", "--repeats", "3"]),
-    ("bench.adapters", ["--seconds", "0.3", "--rounds", "15"]),
+    ("bench.adapters", ["--seconds", "0.3", "--rounds", "15", "--processes", "3"]),
+    ("bench.adapter_instructions", ["--requests", "1000", "--processes", "2"]),
     ("bench.webhooks", ["--rounds", "5", "--samples", "150", "--repeats", "3"]),
     ("bench.ceiling", ["--seconds", "2", "--repeats", "3"]),
     ("bench.lint", ["--rounds", "3", "--pylint-rounds", "1"]),
@@ -30,7 +31,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("bench.outbox", ["--calls", "50", "--rounds", "4", "--rows", "300", "--relay-rounds", "2"]),
 ]
 # Targets of the earlier issues that a benchmark prints only in prose: {section: target}.
-KNOWN_TARGETS = {"adapters": "< 5% overhead"}
+KNOWN_TARGETS = {"adapters": "< 5% overhead", "adapter_instructions": "< 5% overhead"}
 ROOT = Path(__file__).resolve().parent.parent
 _NUMBER = re.compile(r"^[<>~]?\s*-?[\d,]+(\.\d+)?\s*(x|%|ms|µs|/s)?$")
 

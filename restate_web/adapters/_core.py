@@ -446,9 +446,12 @@ class Integration:
         self.key_header_asgi = self.settings.header_lower.encode("latin-1")
         self.key_environ_key = self.settings.header_environ_key
         self.forward_headers = self.settings.forward_headers
+        # The usual well-formed headers, one C call each (str: WSGI, bytes: ASGI). A middleware
+        # calls these first, and ``screen_key`` only for what they do not match (a Python call
+        # per request is a measurable part of the adapter's cost: bench/README.md).
         screen_str, screen_bytes = key_screens(self.key_max_length)
-        self._screen_str = screen_str.fullmatch
-        self._screen_bytes = screen_bytes.fullmatch
+        self.match_usual_key = screen_str.fullmatch
+        self.match_usual_key_bytes = screen_bytes.fullmatch
         self._sync: IngressClient | None = None
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
@@ -508,14 +511,15 @@ class Integration:
     def screen_key(self, raw: str | bytes | None) -> KeyFound | Problem:
         """The idempotency header of a request with at most one such header line.
 
-        Every request pays for this: one C-level match of the usual shapes, the key itself
-        extracted when a call needs it (``KeyFound``). Anything else goes to the parser, which
-        decides and explains (a ``Problem`` to answer with).
+        One C-level match of the usual shapes (``match_usual_key``; middlewares try it
+        themselves and call this only when it fails), the key itself extracted when a call
+        needs it (``KeyFound``). Anything else goes to the parser, which decides and explains
+        (a ``Problem`` to answer with).
         """
         if raw is None:
             return None
         found: KeyFound = (
-            self._screen_bytes(raw) if isinstance(raw, bytes) else self._screen_str(raw)
+            self.match_usual_key_bytes(raw) if isinstance(raw, bytes) else self.match_usual_key(raw)
         )
         if found is not None:
             return found

@@ -179,11 +179,12 @@ class RestateMiddleware:
                 several = raw is not None
                 raw = value
         integration = self.integration
-        found = (
-            integration.screen_keys([v for n, v in scope["headers"] if n == header])
-            if several
-            else integration.screen_key(raw)
-        )
+        if several:
+            found = integration.screen_keys([v for n, v in scope["headers"] if n == header])
+        elif raw is None:
+            found = None
+        else:
+            found = integration.match_usual_key_bytes(raw) or integration.screen_key(raw)
         if isinstance(found, Problem):
             await _send_problem(send, found)
             return

@@ -141,7 +141,12 @@ class RestateMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         integration = self.integration
-        found = integration.screen_key(environ.get(self._environ_key))
+        raw = environ.get(self._environ_key)
+        found = (
+            None
+            if raw is None
+            else (integration.match_usual_key(raw) or integration.screen_key(raw))
+        )
         if isinstance(found, Problem):
             return _refuse(found, start_response)
         binding = _WsgiBinding(integration, found, environ, self.app)
