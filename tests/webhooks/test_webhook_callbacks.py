@@ -1,8 +1,14 @@
-"""Signed callback URLs: creation, verification and the resolve/reject they trigger."""
+"""Signed callback URLs: creation, verification and the resolve/reject they trigger.
+
+The resolves and rejects go through the real ingress clients to the session's real
+restate-server, to ``HookWaiter`` workflows (tests/webhooks/webhook_services.py) that wait on
+the awakeable and return how it was completed. "Nothing was forwarded" is observed on the wire
+(``deliver.sent``). Restate down is a client pointed at a closed port; an unknown awakeable id
+is one the real server refuses (400).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -10,7 +16,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from restate_web.ingress import IngressError, IngressUnavailable
 from restate_web.webhooks import (
     CallbackEndpoint,
     WebhookConfigurationError,
@@ -20,29 +25,27 @@ from restate_web.webhooks import (
 )
 from restate_web.webhooks._pipeline import WebhookResponse
 
-from .fake_ingress import FakeIngress
+from .conftest import Deliver, Waiters, closed_port_url
 from .webhook_support import NOW, clock
 
 SECRET = "callback-secret-0123456789abcdef"
 OLD_SECRET = "callback-secret-old-0123456789ab"
 BASE = "https://app.example/restate/callback"
 AWAKEABLE = "sign_1PEb6Gk7gg1sBXmZmgZIy5UwAAAAAQ"
+"""Well-formed but made up: the real server refuses it (400 "bad awakeable id")."""
 
 
 def post(
-    endpoint: CallbackEndpoint,
-    url: str,
-    body: bytes = b"",
-    client: FakeIngress | None = None,
-    *,
-    use_async: bool = False,
-) -> tuple[WebhookResponse, FakeIngress]:
-    client = client or FakeIngress()
+    endpoint: CallbackEndpoint, url: str, body: bytes = b"", *, deliver: Deliver
+) -> WebhookResponse:
     request = WebhookRequest("POST", url, {"Content-Type": "application/json"}, body)
-    if use_async:
-        client.is_async = True
-        return asyncio.run(endpoint.handle_async(request, client)), client  # type: ignore[arg-type]
-    return endpoint.handle(request, client), client  # type: ignore[arg-type]
+    return deliver(endpoint, request)
+
+
+@pytest.fixture
+def sync_deliver(hook_url: str) -> Deliver:
+    """The blocking shell only, for the tests that are not about the shells."""
+    return Deliver("sync", hook_url)
 
 
 def receiver(now: float = NOW, secrets: Any = SECRET) -> CallbackEndpoint:
@@ -64,20 +67,27 @@ def with_params(url: str, **changes: str | None) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
-def test_resolve_url_resolves_with_the_json_body(use_async: bool) -> None:
-    url = make_callback_url(BASE, AWAKEABLE, SECRET, ttl=3600, now=NOW)
-    response, client = post(receiver(), url, b'{"approved": true}', use_async=use_async)
+def test_resolve_url_resolves_with_the_json_body(deliver: Deliver, waiters: Waiters) -> None:
+    key, awakeable_id = waiters.start()
+    url = make_callback_url(BASE, awakeable_id, SECRET, ttl=3600, now=NOW)
+    response = post(receiver(), url, b'{"approved": true}', deliver=deliver)
     assert response.status == 200 and json.loads(response.body) == {"status": "resolved"}
-    assert client.calls == [("resolve", AWAKEABLE, {"approved": True})]
+    assert [request.url.path for request in deliver.sent] == [
+        f"/restate/awakeables/{awakeable_id}/resolve"
+    ]
+    assert waiters.outcome(key) == {"resolved": {"approved": True}}
 
 
-def test_empty_body_resolves_with_null_and_bad_json_is_400() -> None:
-    url = make_callback_url(BASE, AWAKEABLE, SECRET, ttl=60, now=NOW)
-    response, client = post(receiver(), url)
-    assert response.status == 200 and client.calls == [("resolve", AWAKEABLE, None)]
-    response, client = post(receiver(), url, b"not json")
-    assert status_and_error(response) == (400, "invalid_json") and client.calls == []
+def test_empty_body_resolves_with_null_and_bad_json_is_400(
+    sync_deliver: Deliver, waiters: Waiters
+) -> None:
+    key, awakeable_id = waiters.start()
+    url = make_callback_url(BASE, awakeable_id, SECRET, ttl=60, now=NOW)
+    response = post(receiver(), url, b"not json", deliver=sync_deliver)
+    assert status_and_error(response) == (400, "invalid_json") and sync_deliver.sent == []
+    response = post(receiver(), url, deliver=sync_deliver)
+    assert response.status == 200 and len(sync_deliver.sent) == 1
+    assert waiters.outcome(key) == {"resolved": None}
 
 
 @pytest.mark.parametrize(
@@ -90,25 +100,33 @@ def test_empty_body_resolves_with_null_and_bad_json_is_400() -> None:
         (b"[1, 2]", "[1, 2]"),
     ],
 )
-def test_reject_url_rejects_with_the_reason(body: bytes, reason: str) -> None:
-    url = make_reject_callback_url(BASE, AWAKEABLE, SECRET, ttl=timedelta(hours=1), now=NOW)
-    response, client = post(receiver(), url, body)
+def test_reject_url_rejects_with_the_reason(
+    body: bytes, reason: str, sync_deliver: Deliver, waiters: Waiters
+) -> None:
+    key, awakeable_id = waiters.start()
+    url = make_reject_callback_url(BASE, awakeable_id, SECRET, ttl=timedelta(hours=1), now=NOW)
+    response = post(receiver(), url, body, deliver=sync_deliver)
     assert response.status == 200 and json.loads(response.body) == {"status": "rejected"}
-    assert client.calls == [("reject", AWAKEABLE, reason)]
+    assert [request.url.path for request in sync_deliver.sent] == [
+        f"/restate/awakeables/{awakeable_id}/reject"
+    ]
+    assert waiters.outcome(key) == {"rejected": reason}
 
 
-def test_url_layout_keeps_existing_query() -> None:
-    url = make_callback_url(BASE + "?tenant=acme&token=stale", AWAKEABLE, SECRET, 60, now=NOW)
+def test_url_layout_keeps_existing_query(sync_deliver: Deliver, waiters: Waiters) -> None:
+    key, awakeable_id = waiters.start()
+    url = make_callback_url(BASE + "?tenant=acme&token=stale", awakeable_id, SECRET, 60, now=NOW)
     query = parse_qs(urlsplit(url).query)
     assert query["tenant"] == ["acme"]
-    assert query["awakeable"] == [AWAKEABLE]
+    assert query["awakeable"] == [awakeable_id]
     assert query["action"] == ["resolve"] and query["expires"] == [str(NOW + 60)]
     assert len(query["token"]) == 1 and len(query["token"][0]) == 43
     assert SECRET not in url
-    assert post(receiver(), url)[0].status == 200
+    assert post(receiver(), url, deliver=sync_deliver).status == 200
+    assert waiters.outcome(key) == {"resolved": None}
 
 
-def test_forged_missing_and_malformed_tokens_are_403() -> None:
+def test_forged_missing_and_malformed_tokens_are_403(sync_deliver: Deliver) -> None:
     url = make_callback_url(BASE, AWAKEABLE, SECRET, ttl=60, now=NOW)
     token = parse_qs(urlsplit(url).query)["token"][0]
     forged = make_callback_url(BASE, AWAKEABLE, "another-secret-0123456789abcdef", 60, now=NOW)
@@ -134,60 +152,75 @@ def test_forged_missing_and_malformed_tokens_are_403() -> None:
     }
     for reason, urls in cases.items():
         for bad in urls:
-            response, client = post(receiver(), bad, b"{}")
+            response = post(receiver(), bad, b"{}", deliver=sync_deliver)
             assert status_and_error(response) == (403, reason), bad
-            assert client.calls == []
+    assert sync_deliver.sent == []
 
 
-def test_token_moved_to_another_awakeable_or_action_is_403() -> None:
+def test_token_moved_to_another_awakeable_or_action_is_403(sync_deliver: Deliver) -> None:
     url = make_callback_url(BASE, AWAKEABLE, SECRET, ttl=60, now=NOW)
     moved = with_params(url, awakeable="sign_1SomeoneElsesAwakeableId000000")
-    assert status_and_error(post(receiver(), moved)[0]) == (403, "bad_token")
+    assert status_and_error(post(receiver(), moved, deliver=sync_deliver)) == (403, "bad_token")
     turned = with_params(url, action="reject")
-    assert status_and_error(post(receiver(), turned)[0]) == (403, "bad_token")
+    assert status_and_error(post(receiver(), turned, deliver=sync_deliver)) == (403, "bad_token")
     reject_url = make_reject_callback_url(BASE, AWAKEABLE, SECRET, ttl=60, now=NOW)
-    assert status_and_error(post(receiver(), with_params(reject_url, action="resolve"))[0]) == (
+    flipped = with_params(reject_url, action="resolve")
+    assert status_and_error(post(receiver(), flipped, deliver=sync_deliver)) == (
         403,
         "bad_token",
     )
+    assert sync_deliver.sent == []
 
 
-def test_expired_is_410_but_forged_and_expired_is_403() -> None:
-    url = make_callback_url(BASE, AWAKEABLE, SECRET, ttl=60, now=NOW)
-    assert post(receiver(now=NOW + 60), url)[0].status == 200
-    response, client = post(receiver(now=NOW + 61), url)
-    assert status_and_error(response) == (410, "expired") and client.calls == []
+def test_expired_is_410_but_forged_and_expired_is_403(
+    sync_deliver: Deliver, waiters: Waiters
+) -> None:
+    key, awakeable_id = waiters.start()
+    url = make_callback_url(BASE, awakeable_id, SECRET, ttl=60, now=NOW)
+    response = post(receiver(now=NOW + 61), url, deliver=sync_deliver)
+    assert status_and_error(response) == (410, "expired") and sync_deliver.sent == []
     forged = with_params(url, expires=str(NOW - 10))
-    assert status_and_error(post(receiver(now=NOW + 61), forged)[0]) == (403, "bad_token")
+    response = post(receiver(now=NOW + 61), forged, deliver=sync_deliver)
+    assert status_and_error(response) == (403, "bad_token") and sync_deliver.sent == []
+    # On the last second it still resolves.
+    assert post(receiver(now=NOW + 60), url, deliver=sync_deliver).status == 200
+    assert waiters.outcome(key) == {"resolved": None}
 
 
-def test_secret_rotation() -> None:
-    old_url = make_callback_url(BASE, AWAKEABLE, OLD_SECRET, ttl=60, now=NOW)
-    new_url = make_callback_url(BASE, AWAKEABLE, [SECRET, OLD_SECRET], ttl=60, now=NOW)
+def test_secret_rotation(sync_deliver: Deliver, waiters: Waiters) -> None:
+    (old_key, old_id), (new_key, new_id) = waiters.start(), waiters.start()
+    old_url = make_callback_url(BASE, old_id, OLD_SECRET, ttl=60, now=NOW)
+    new_url = make_callback_url(BASE, new_id, [SECRET, OLD_SECRET], ttl=60, now=NOW)
+    assert post(receiver(secrets=SECRET), old_url, deliver=sync_deliver).status == 403
+    assert post(receiver(secrets=OLD_SECRET), new_url, deliver=sync_deliver).status == 403
+    assert sync_deliver.sent == []
     rotating = receiver(secrets=[SECRET, OLD_SECRET])
-    assert post(rotating, old_url)[0].status == 200
-    assert post(rotating, new_url)[0].status == 200
-    assert post(receiver(secrets=SECRET), old_url)[0].status == 403
-    assert post(receiver(secrets=OLD_SECRET), new_url)[0].status == 403
+    assert post(rotating, old_url, b'"old"', deliver=sync_deliver).status == 200
+    assert post(rotating, new_url, b'"new"', deliver=sync_deliver).status == 200
+    assert waiters.outcome(old_key) == {"resolved": "old"}
+    assert waiters.outcome(new_key) == {"resolved": "new"}
 
 
-def test_restate_failures_map_like_webhooks() -> None:
+def test_restate_failures_map_like_webhooks(sync_deliver: Deliver) -> None:
     url = make_callback_url(BASE, AWAKEABLE, SECRET, ttl=60, now=NOW)
-    down = FakeIngress(lambda call: IngressUnavailable("down"))
-    assert post(receiver(), url, client=down)[0].status == 503
-    invalid = FakeIngress(
-        lambda call: IngressError("bad awakeable id", status=400, source="ingress")
-    )
-    assert post(receiver(), url, client=invalid)[0].status == 200
+    # Restate down: 503, the caller retries.
+    request = WebhookRequest("POST", url, {}, b"")
+    assert sync_deliver(receiver(), request, url=closed_port_url()).status == 503
+    # An awakeable id the real server refuses (400): acknowledged, retrying cannot help.
+    assert sync_deliver(receiver(), request).status == 200
+    assert [request.url.path for request in sync_deliver.sent] == [
+        f"/restate/awakeables/{AWAKEABLE}/resolve"
+    ] * 2
 
 
-def test_method_and_size_limits() -> None:
+def test_method_and_size_limits(sync_deliver: Deliver) -> None:
     url = make_callback_url(BASE, AWAKEABLE, SECRET, ttl=60, now=NOW)
     small = CallbackEndpoint(SECRET, now=clock(), max_body_size=10)
-    assert post(small, url, b"x" * 11)[0].status == 413
+    assert post(small, url, b"x" * 11, deliver=sync_deliver).status == 413
     assert small.check_content_length("11") is not None
     request = WebhookRequest("GET", url, {}, b"")
-    assert small.handle(request, FakeIngress()).status == 405  # type: ignore[arg-type]
+    assert sync_deliver(small, request).status == 405
+    assert sync_deliver.sent == []
 
 
 def test_configuration_errors() -> None:
