@@ -1,10 +1,10 @@
 """Fixtures for the webhook tests: the session's real restate-server with real SDK services,
 and a runner that drives an endpoint with a real ingress client (sync or async).
 
-``hook_url`` adds tests/webhooks/webhook_services.py to the session server (next to
-tests/restate_services.py). ``Deliver`` runs ``handle`` with an ``IngressClient`` or
-``handle_async`` with an ``AsyncIngressClient`` and records every HTTP request those clients
-really send, so "nothing was forwarded" is observed on the wire.
+``hook_url`` adds tests/webhooks/webhook_services.py to the session server. ``Deliver``
+runs ``handle`` with an ``IngressClient`` or ``handle_async`` with an ``AsyncIngressClient``
+and records every HTTP request those clients really send, so "nothing was forwarded" is
+observed on the wire.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
-from restate_web.testing import RestateServices, free_port
+from restate_web.testing import RestateServer, RestateServices, free_port
 from restate_web.webhooks._pipeline import Endpoint, WebhookResponse
 from restate_web.webhooks._request import WebhookRequest
 from tests.conftest import AsyncRecordingTransport, RecordingTransport
@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def hook_url(ingress_url: str, restate_services: RestateServices) -> str:
-    """The session server's ingress, with tests/restate_services.py (``PaymentWait``) and
-    tests/webhooks/webhook_services.py (``HookInbox``, ``HookWaiter``...) registered."""
+def hook_url(restate_server: RestateServer, restate_services: RestateServices) -> str:
+    """The session server's ingress, with tests/webhooks/webhook_services.py (``HookInbox``,
+    ``HookCustomers``, ``HookBilling``, ``HookWaiter``) served and registered."""
     restate_services("tests.webhooks.webhook_services:app", cwd=ROOT)
-    return ingress_url
+    return restate_server.ingress_url
 
 
 @pytest.fixture(scope="session")
