@@ -29,6 +29,10 @@ EndpointSpec = Endpoint | str | Callable[[], Endpoint]
 
 READ_CHUNK = 64 * 1024
 
+ROUTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""The methods the FastAPI and Flask mounts route to the dispatch, which answers all but POST
+with its own 405 (Django's view takes every method already)."""
+
 
 class WebhookMountError(LookupError):
     """A configured endpoint could not be loaded; the message says which and why."""
@@ -106,15 +110,20 @@ class WebhookMount:
     # -- dispatch
 
     def _admit(
-        self, name: str, headers: HeadersInput, body_unbounded: bool
+        self, name: str, method: str, headers: HeadersInput, body_unbounded: bool
     ) -> tuple[Endpoint, Headers] | WebhookResponse:
-        """Before the body is read: the endpoint, or the answer (404, 413, 400, 411)."""
+        """Before the body is read: the endpoint, or the answer (404, 405, 413, 400, 411)."""
         endpoint = self.endpoint(name)
         if endpoint is None:
             # The known names are not listed: the 404 goes to whoever calls.
             response = WebhookResponse.json(404, {"error": "unknown_webhook", "name": name[:100]})
             log_outcome(404, "unknown_webhook")
             return response
+        if method != "POST":
+            # Answered here, not by the framework's router: the same 405 in every framework, and
+            # before a WSGI body without Content-Length could earn a GET a 411.
+            log_outcome(405, "method_not_allowed", provider=endpoint.provider_name)
+            return WebhookResponse.json(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
         parsed = headers if isinstance(headers, Headers) else Headers(headers)
         early = endpoint.check_content_length(parsed.get("content-length"))
         if early is not None:
@@ -138,7 +147,7 @@ class WebhookMount:
         body_unbounded: bool = False,
     ) -> WebhookResponse:
         """Serve one request in a blocking view. ``read(n)`` reads up to ``n`` body bytes."""
-        admitted = self._admit(name, headers, body_unbounded)
+        admitted = self._admit(name, method, headers, body_unbounded)
         if isinstance(admitted, WebhookResponse):
             return admitted
         endpoint, parsed = admitted
@@ -156,7 +165,7 @@ class WebhookMount:
         chunks: AsyncIterable[bytes],
     ) -> WebhookResponse:
         """Serve one request in an async view; ``chunks`` is the body stream."""
-        admitted = self._admit(name, headers, False)
+        admitted = self._admit(name, method, headers, False)
         if isinstance(admitted, WebhookResponse):
             return admitted
         endpoint, parsed = admitted

@@ -41,7 +41,7 @@ from ._core import (  # noqa: E402
 )
 from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import RestateSettings  # noqa: E402
-from ._webhooks import EndpointSpec, WebhookMounts  # noqa: E402
+from ._webhooks import ROUTED_METHODS, EndpointSpec, WebhookMounts  # noqa: E402
 
 __all__ = [
     "AsyncRestateClient",
@@ -333,7 +333,7 @@ def webhook_router(endpoints: Mapping[str, EndpointSpec] | None = None) -> APIRo
     router = APIRouter()
     mounts = WebhookMounts(endpoints)
 
-    @router.post("/{name}", include_in_schema=False)
+    @router.api_route("/{name}", methods=list(ROUTED_METHODS), include_in_schema=False)
     async def restate_webhook(name: str, request: Request) -> Response:
         mount = mounts.for_app(get_integration(request))
         result = await mount.dispatch_async(

@@ -48,7 +48,7 @@ from ._core import (  # noqa: E402
 )
 from ._idempotency import KeyFound, Problem  # noqa: E402
 from ._settings import ENV_PREFIX, RestateSettings  # noqa: E402
-from ._webhooks import EndpointSpec, WebhookMounts, wsgi_body_unbounded  # noqa: E402
+from ._webhooks import ROUTED_METHODS, EndpointSpec, WebhookMounts, wsgi_body_unbounded  # noqa: E402
 
 __all__ = [
     "Restate",
@@ -279,7 +279,8 @@ def webhook_blueprint(
     blueprint = Blueprint(name, __name__)
     mounts = WebhookMounts(endpoints)
 
-    @blueprint.post("/<name>")
+    # Flask adds HEAD and OPTIONS answers of its own unless told not to.
+    @blueprint.route("/<name>", methods=ROUTED_METHODS, provide_automatic_options=False)
     def restate_webhook(name: str) -> Response:
         mount = mounts.for_app(_integration())
         result = mount.dispatch(

@@ -398,15 +398,22 @@ def parse_shopify_events(request: WebhookRequest) -> list[WebhookEvent]:
 def parse_lemonsqueezy_events(request: WebhookRequest) -> list[WebhookEvent]:
     """Lemon Squeezy sends no event id; the id is ``"<event_name>:<data.id>:<updated_at>"``.
 
-    If any part is missing, the id falls back to a hash of the body.
+    If any part is missing from the signed body (the type then comes from the unsigned
+    ``X-Event-Name`` header), the id falls back to a hash of the body.
     """
     payload = parse_json_object("lemonsqueezy", request.body)
     event_type = _required_text(
         "lemonsqueezy", "type", _LEMONSQUEEZY_TYPE, payload, request.headers
     )
-    parts = [lookup_path(payload, "data.id"), lookup_path(payload, "data.attributes.updated_at")]
-    if all(isinstance(part, (str, int)) and not isinstance(part, bool) for part in parts):
-        event_id = ":".join([event_type, *(str(part) for part in parts)])
+    parts = [
+        lookup_path(payload, "meta.event_name"),
+        lookup_path(payload, "data.id"),
+        lookup_path(payload, "data.attributes.updated_at"),
+    ]
+    if parts[0] == event_type and all(
+        isinstance(part, (str, int)) and not isinstance(part, bool) for part in parts
+    ):
+        event_id = ":".join(str(part) for part in parts)
     else:
         event_id = body_digest_id(request.body)
     return [make_event("lemonsqueezy", event_id, event_type, payload, request.headers)]

@@ -737,6 +737,23 @@ class WebhookEndpoint(Endpoint):
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         super().__init__(max_body_size=max_body_size)
+        if not isinstance(cast(object, provider), WebhookProvider):
+            raise WebhookConfigurationError(
+                f"the provider must be a WebhookProvider such as stripe_webhooks([...]), got "
+                f"{provider!r}."
+            )
+        for name, route in routes.items():
+            if not isinstance(cast(object, name), str) or not name:
+                raise WebhookConfigurationError(
+                    f"route keys are event types or fnmatch patterns (non-empty strings), "
+                    f"got {name!r}."
+                )
+            _check_route(f"the route for {name!r}", route)
+        _check_route("default=", default)
+        if dead_letter is not None and not isinstance(cast(object, dead_letter), DeadLetter):
+            raise WebhookConfigurationError(
+                f"dead_letter= must be DeadLetter(service, handler) or None, got {dead_letter!r}."
+            )
         self.provider = provider
         self.provider_name = provider.name
         self._exact = {name: route for name, route in routes.items() if not _is_pattern(name)}
@@ -882,6 +899,32 @@ class WebhookEndpoint(Endpoint):
 
 
 _ACTION_TYPES = (ResolveAwakeable, RejectAwakeable, SendToHandler, SubmitWorkflow, Ignore)
+
+
+def _check_route(where: str, route: object) -> None:
+    """Refuse, when the endpoint is built, a route no event could ever be routed by (else every
+    matching event would answer 500 until the code is fixed)."""
+    if isinstance(route, _ACTION_TYPES):
+        return
+    if isinstance(route, type):
+        raise WebhookConfigurationError(
+            f"{where} is the class {route.__name__}; pass an action, e.g. {route.__name__}(...)."
+        )
+    if isinstance(route, (list, tuple)):
+        for action in route:
+            if not isinstance(action, _ACTION_TYPES):
+                raise WebhookConfigurationError(
+                    f"{where} lists {action!r}; a list holds ResolveAwakeable(), "
+                    "RejectAwakeable(), SendToHandler(...), SubmitWorkflow(...) or Ignore()."
+                )
+        return
+    if callable(route):
+        return  # conditional routing: what it returns is checked per event
+    raise WebhookConfigurationError(
+        f"{where} is {route!r}; a route is an action (ResolveAwakeable(), RejectAwakeable(), "
+        "SendToHandler(service, handler), SubmitWorkflow(workflow), Ignore()), a list of "
+        "actions, or a callable (event) -> action(s)."
+    )
 
 
 def _is_pattern(name: str) -> bool:

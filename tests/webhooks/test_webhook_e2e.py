@@ -22,13 +22,14 @@ from typing import Any
 import pytest
 from square.utils.webhooks_helper import verify_signature
 
-from restate_web.ingress import AsyncIngressClient, IngressClient, RetryPolicy
+from restate_web.ingress import AsyncIngressClient, IngressClient, InvocationFailed, RetryPolicy
 from restate_web.testing import RestateServer, free_port
 from restate_web.webhooks import (
     CallbackEndpoint,
     DeadLetter,
     RejectAwakeable,
     ResolveAwakeable,
+    SendToHandler,
     WebhookEndpoint,
     WebhookRequest,
     make_callback_url,
@@ -213,6 +214,30 @@ def test_invalid_awakeable_id_is_acknowledged_and_dead_lettered(delivery: Delive
     assert letter["id"] == event_id and letter["provider"] == "stripe"
     assert letter["error"]["status"] == 400
     assert letter["action"] == "resolve awakeable sign_1notAnAwakeable"
+
+
+@pytest.mark.server
+def test_a_sent_handler_failing_terminally_is_not_a_dead_letter(
+    delivery: Delivery, restate_server: RestateServer
+) -> None:
+    """README "Dead letters": SendToHandler only sends; the handler's later terminal error is
+    the invocation's outcome in Restate, and the webhook answers 200 without a dead letter."""
+    event_id = f"evt_fail_{uuid.uuid4().hex[:12]}"
+    endpoint = WebhookEndpoint(
+        stripe_webhooks(SECRET),
+        {"payment_intent.succeeded": SendToHandler("Greeter", "fail", arg=lambda e: 422)},
+        dead_letter=DeadLetter("Greeter", "echo"),
+    )
+    request = stripe_request(payment_event("payment_intent.succeeded", event_id, "sign_1x"))
+    assert delivery.deliver(endpoint, request, times=2) == [200, 200]
+    with pytest.raises(InvocationFailed) as failed:
+        delivery.sync.service("Greeter").call("fail", 422, idempotency_key=event_id, timeout=30)
+    assert failed.value.message == "failed on purpose with 422"
+    letters = restate_server.query(
+        "SELECT id FROM sys_invocation WHERE target_service_name = 'Greeter' "
+        f"AND target_handler_name = 'echo' AND idempotency_key LIKE '{event_id}%'"
+    )
+    assert letters == []
 
 
 def letter_key(event_id: str, awakeable_id: str) -> str:

@@ -196,6 +196,16 @@ def test_lemonsqueezy_event_id_is_composite() -> None:
     assert hashed.id.startswith("sha256:")
 
 
+def test_lemonsqueezy_id_is_the_digest_when_the_type_comes_from_the_unsigned_header() -> None:
+    """Only signed content decides identity: a body without meta.event_name replayed with
+    another X-Event-Name is the same event (the README's "digest of the body")."""
+    body = dumps({"meta": {}, "data": {"id": "77", "attributes": {"updated_at": "2024-05-01"}}})
+    created = only("lemonsqueezy", body, **{"X-Event-Name": "order_created"})
+    refunded = only("lemonsqueezy", body, **{"X-Event-Name": "order_refunded"})
+    assert created.type == "order_created" and refunded.type == "order_refunded"
+    assert created.id == refunded.id == digest_id(body)
+
+
 def test_generic_event_sources() -> None:
     provider = hmac_webhooks(
         "s3cret",

@@ -194,6 +194,16 @@ def test_unknown_endpoint_name_is_404(stack, target):
     assert response.json()["error"] == "unknown_webhook"
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_not_a_post_is_405_with_allow_post_in_every_framework(stack, target, method):
+    # README "Responses": not a POST -> 405 {"error": "method_not_allowed"}, Allow: POST; the
+    # same body everywhere, not the framework's own 405 page (or a WSGI 411 for a GET).
+    response = httpx.request(method, f"{stack.apps[target].url}/webhooks/stripe", timeout=30)
+    assert response.status_code == 405, response.text
+    assert response.json() == {"error": "method_not_allowed"}
+    assert response.headers["allow"] == "POST"
+
+
 def test_signed_callback_url_resolves_and_forgery_is_refused(stack, target):
     workflow, awakeable_id, client = waiting_payment(stack)
     app = stack.apps[target]

@@ -30,6 +30,7 @@ from restate_web.webhooks import (
     ResolveAwakeable,
     SendToHandler,
     SubmitWorkflow,
+    WebhookConfigurationError,
     WebhookEndpoint,
     WebhookRequest,
     adyen_webhooks,
@@ -374,6 +375,44 @@ def test_a_bug_in_a_route_is_500(deliver: Deliver, caplog: pytest.LogCaptureFixt
     nonsense = endpoint(routes={"payment_intent.succeeded": lambda event: "resolve"})
     assert deliver(nonsense, signed(stripe_event())).status == 500
     assert deliver.sent == []
+
+
+@pytest.mark.parametrize(
+    ("routes", "options"),
+    [
+        ({"invoice.paid": "Billing"}, {}),
+        ({"invoice.paid": [ResolveAwakeable(), "Billing"]}, {}),
+        ({"invoice.paid": ResolveAwakeable}, {}),
+        ({5: Ignore()}, {}),
+        ({"": Ignore()}, {}),
+        ({}, {"default": None}),
+        ({}, {"default": SendToHandler}),
+        ({}, {"dead_letter": "Webhooks"}),
+    ],
+)
+def test_a_route_no_event_could_take_is_refused_when_the_endpoint_is_built(
+    routes: dict[Any, Any], options: dict[str, Any]
+) -> None:
+    """README: configuration mistakes raise WebhookConfigurationError (a ValueError) when the
+    endpoint is built, not a 500 for every matching event once deployed."""
+    with pytest.raises(WebhookConfigurationError) as raised:
+        WebhookEndpoint(stripe_webhooks("whsec_x"), routes, **options)
+    assert isinstance(raised.value, ValueError)
+
+
+def test_routes_that_are_actions_lists_or_callables_are_accepted() -> None:
+    WebhookEndpoint(
+        stripe_webhooks("whsec_x"),
+        {
+            "a": ResolveAwakeable(),
+            "b": [RejectAwakeable(), SendToHandler("S", "h")],
+            "c": (SubmitWorkflow("W"),),
+            "d": lambda event: Ignore(),
+            "e": [],
+        },
+        default=lambda event: [],
+        dead_letter=DeadLetter("S", "h"),
+    )
 
 
 # -------------------------------------------------------------- Restate failures
