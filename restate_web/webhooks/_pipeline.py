@@ -347,7 +347,7 @@ def drive(plan: WebhookPlan) -> Generator[Step, BaseException | None, WebhookRes
             step.event.id,
             step.event.type,
             step.action,
-            _error_text(error),
+            _error_text(error, step),
             " and calling the dead-letter handler" if plan.dead_letter else "",
         )
         letter = (
@@ -366,7 +366,7 @@ def drive(plan: WebhookPlan) -> Generator[Step, BaseException | None, WebhookRes
                 "the event is only in this log now",
                 step.event.provider,
                 step.event.id,
-                _error_text(letter_error),
+                _error_text(letter_error, step),
             )
         outcomes.append(StepOutcome(step, kind, error, letter_kind))
         if letter_kind == "retry":
@@ -479,12 +479,19 @@ def respond(plan: WebhookPlan, outcomes: Sequence[StepOutcome]) -> WebhookRespon
     return plan.done or WebhookResponse.json(200, {"status": "processed"})
 
 
-def _error_text(error: BaseException | None) -> str:
-    # IngressError's text names the operation, and an awakeable's operation names its id.
+def _error_text(error: BaseException | None, step: Step) -> str:
+    """The error for a log line, without the step's awakeable id: whoever knows an awakeable id
+    can complete the awakeable, and the ingress error's text (the operation, Restate's own
+    message) may name it."""
     if isinstance(error, IngressError):
         status = "" if error.status is None else f"HTTP {error.status}: "
-        return f"{type(error).__name__}: {status}{error.message}"
-    return repr(error)
+        text = f"{type(error).__name__}: {status}{error.message}"
+    else:
+        text = repr(error)
+    awakeable_id = getattr(step, "awakeable_id", None)
+    if awakeable_id:
+        text = text.replace(awakeable_id, "<awakeable id>")
+    return text
 
 
 def _log_retry(step: Step, error: BaseException | None) -> None:
@@ -495,7 +502,7 @@ def _log_retry(step: Step, error: BaseException | None) -> None:
             step.event.id,
             step.event.type,
             step.action,
-            _error_text(error),
+            _error_text(error, step),
         )
     else:
         logger.error(

@@ -1,5 +1,6 @@
 """Every webhook outcome is one record on the ``restate_web.webhooks`` logger with the provider,
-event id, action and result, and no record ever carries the body, a secret or a signature.
+event id, action and result, and no record ever carries the body, a secret, a signature or an
+awakeable id (whoever knows one can complete the awakeable).
 
 Run through ``WebhookEndpoint`` with the real ``IngressClient`` against the real restate-server
 (an unreachable ingress for the 503 case)."""
@@ -72,6 +73,8 @@ def assert_nothing_secret_logged(caplog: pytest.LogCaptureFixture, *requests: We
     for sent in requests:
         assert sent.headers["stripe-signature"] not in text
         assert sent.body.decode() not in text
+        awakeable_id = json.loads(sent.body)["data"]["object"]["metadata"]["restate_awakeable_id"]
+        assert awakeable_id not in text
 
 
 def test_each_outcome_is_logged_with_event_action_and_result(
