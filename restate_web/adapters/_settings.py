@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
@@ -401,11 +402,15 @@ def load_settings(
     values: Mapping[str, Any] | RestateSettings | None = None,
     env: Mapping[str, str] | None = None,
 ) -> RestateSettings:
-    """Like ``check_settings``, but raises ``RestateConfigError`` on any error."""
+    """Like ``check_settings``, but raises ``RestateConfigError`` on any error, and warns
+    (``UserWarning``) of the rest: an unknown name is most likely a misspelt setting, which
+    Django's system checks report as ``W001``; FastAPI and Flask have no such checks."""
     if isinstance(values, RestateSettings):
         return values
     settings, problems = check_settings(values, env)
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise RestateConfigError(errors)
+    for problem in problems:
+        warnings.warn(str(problem), UserWarning, stacklevel=3)
     return settings

@@ -62,7 +62,12 @@ def encode_body(
 ) -> tuple[bytes | None, str | None]:
     """Encode a handler argument. Returns (body, content type); None means 'no input'."""
     if codec is not None:
-        return codec.serialize(value), content_type or JSON_CONTENT_TYPE
+        encoded = codec.serialize(value)
+        if not encoded and value is None and content_type is None:
+            # The SDK's serdes encode "no input" as no bytes; Restate refuses an empty body that
+            # has a content type for a handler without input, so send neither (as for a name).
+            return None, None
+        return encoded, content_type or JSON_CONTENT_TYPE
     if value is None:
         return None, None
     if isinstance(value, (bytes, bytearray, memoryview)):

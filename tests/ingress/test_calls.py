@@ -17,7 +17,8 @@ from restate_web.ingress import (
     NotFound,
     NotReady,
 )
-from tests.restate_services import Order, Person, greet, greeter
+from tests.restate_services import Order, Person, counter, get, get_status, greet, greeter, signup
+from tests.restate_services import headers as greeter_headers
 
 
 def unique(prefix: str) -> str:
@@ -60,6 +61,16 @@ def test_sdk_handler_reference_instead_of_names(restate):
     assert restate.service(greeter).call(greet, "Grace") == "Hello Grace"
     with pytest.raises(ValueError, match="does not belong"):
         restate.service("Counter").call(greet, "x")
+
+
+def test_sdk_reference_to_a_handler_without_input_sends_no_body(restate):
+    """A handler that takes only the context: Restate refuses a body or a content type, so a
+    reference to it must send neither, as a call by name does."""
+    assert restate.service(greeter).call(greeter_headers)["x-restate-ingress-path"] == (
+        "/Greeter/headers"
+    )
+    assert restate.object(counter, unique("ref")).call(get) == 0
+    assert restate.workflow(signup, unique("ref")).call(get_status) == "not started"
 
 
 @pytest.mark.parametrize("key", ["a/b", "with space", "ünï/cødé?&#%", "..", "k" * 200])
