@@ -72,3 +72,14 @@ def test_a_missing_server_fails_and_never_skips(tmp_path):
     wrong = run_user_suite(tmp_path, "--restate-server-bin", str(tmp_path / "nope"))
     assert wrong.returncode == 1
     assert "is not an executable file" in wrong.stdout
+
+
+def test_a_missing_server_says_how_to_install_it_in_the_users_project(tmp_path):
+    # A user's project has no Makefile of ours: the reason must name the npm command and the
+    # ways to point at a binary, once (not chained to the harness's own exception).
+    result = run_user_suite(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "make test" not in result.stdout
+    assert "npm install --prefix .restate-server @restatedev/restate-server@1.7.12" in result.stdout
+    assert "--restate-server-bin" in result.stdout and "RESTATE_SERVER_BIN" in result.stdout
+    assert "During handling of the above exception" not in result.stdout
