@@ -26,7 +26,9 @@ from ._core import (
     DEFAULT_DEAD_LETTER_MARGIN,
     DEFAULT_DELIVERED_RETENTION,
     DEFAULT_IDEMPOTENCY_RETENTION,
+    TABLE,
     Policy,
+    Sql,
 )
 from ._relay import Relay, RelayStats
 from ._runner import SyncDatabase
@@ -110,7 +112,47 @@ def _database(args: argparse.Namespace) -> SyncDatabase:
 
     from ._sqlalchemy import EngineDatabase
 
+    try:
+        backend = sqlalchemy.engine.make_url(url).get_backend_name()
+    except sqlalchemy.exc.ArgumentError:
+        # The URL is not echoed: it may carry a password.
+        raise SystemExit(
+            "outbox relay: --database-url is not a SQLAlchemy database URL "
+            "(e.g. postgresql+psycopg://user@host/db or sqlite:///path/to/db)"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise SystemExit(
+            "outbox relay: the Restate outbox supports SQLite and PostgreSQL "
+            f"(postgresql+psycopg://...), not {backend}"
+        )
     return EngineDatabase(sqlalchemy.create_engine(url))
+
+
+def _explain(error: Exception) -> tuple[bool, str]:
+    """(the outbox table is missing, what to tell the operator) for a database error."""
+    text = str(error).strip()
+    lowered = text.lower()
+    if TABLE in text and ("no such table" in lowered or "does not exist" in lowered):
+        return True, (
+            f"the database has no table {TABLE}: create it with outbox_table(Base.metadata) "
+            "and metadata.create_all(engine) (or an Alembic migration), or under Django with "
+            "`manage.py migrate`"
+        )
+    first = text.splitlines()[0] if text else ""
+    return False, (
+        f"could not use the database ({type(error).__name__}: {first}); rows stay as they "
+        "are, and the next round sends them"
+    )
+
+
+def _probe(database: SyncDatabase) -> tuple[bool, str] | None:
+    """None when the outbox table can be read, else what `_explain` says about why not."""
+    try:
+        with database.transaction() as execute:
+            execute(Sql(f"SELECT seq FROM {TABLE} WHERE 1 = 0", fetch=True))  # noqa: S608
+    except Exception as error:  # the drivers' errors (sqlite3, psycopg, Django) share no base
+        return _explain(error)
+    return None
 
 
 @contextlib.contextmanager
@@ -162,12 +204,22 @@ def run_relay(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"outbox relay: {error}") from None
     database = _database(args)
+    problem = _probe(database)
+    if problem is not None:
+        missing_table, message = problem
+        if missing_table or args.once:
+            raise SystemExit(f"outbox relay: {message}")
+        # A loop may start before its database does: it retries every round.
+        logging.getLogger("restate_web.outbox").warning("outbox relay: %s", message)
     with IngressClient(
         args.ingress_url or settings.ingress_url, token=settings.ingress_token
     ) as client:
         relay = Relay(database, client, policy=policy, interval=args.interval)
         if args.once:
-            stats = relay.run_once()
+            try:
+                stats = relay.run_once()
+            except Exception as error:  # as in _probe: the drivers' errors share no base
+                raise SystemExit(f"outbox relay: {_explain(error)[1]}") from None
         else:
             stop = threading.Event()
             with _stop_on_signals(stop):

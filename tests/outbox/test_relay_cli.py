@@ -1,0 +1,71 @@
+"""``restate-web outbox relay`` as an operator meets it before the first row: a database
+without the outbox table, a database that is down, a database the outbox does not support.
+Each ends with exit 1 and a sentence that says what to do, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from restate_web.testing import PostgresServer, free_port
+
+from .conftest import ROOT
+
+
+def relay_once(database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restate_web.cli",
+            "outbox",
+            "relay",
+            "--once",
+            "--database-url",
+            database_url,
+            # No row is ever sent in these tests: the ingress is never reached.
+            "--ingress-url",
+            f"http://127.0.0.1:{free_port()}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_without_the_outbox_table_says_how_to_create_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+    else:
+        postgres: PostgresServer = request.getfixturevalue("postgres")
+        url = postgres.url(postgres.create_database(f"bare_{uuid.uuid4().hex[:12]}"))
+    done = relay_once(url)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "restate_web_outbox" in done.stderr
+    assert "outbox_table(" in done.stderr and "manage.py migrate" in done.stderr
+
+
+def test_a_database_that_is_down_fails_the_round_cleanly() -> None:
+    # A real psycopg connection to a port nothing listens on: PostgreSQL is down.
+    done = relay_once(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/shop")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "could not use the database" in done.stderr
+    assert "rows stay" in done.stderr
+
+
+def test_a_database_the_outbox_does_not_support_is_named() -> None:
+    done = relay_once("mysql://app@127.0.0.1/shop")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "SQLite and PostgreSQL" in done.stderr and "mysql" in done.stderr
