@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -43,12 +44,34 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _add_relay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="deliver what is ready, then exit")
     parser.add_argument(
-        "--interval", type=float, default=1.0, help="seconds between rounds (default 1)"
+        "--interval", type=_seconds, default=1.0, help="seconds between rounds (default 1)"
     )
-    parser.add_argument("--batch-size", type=int, default=100, help="rows per round")
+    parser.add_argument(
+        "--batch-size", type=_count, default=100, help="rows per round (default 100)"
+    )
     parser.add_argument(
         "--database-url",
         help=f"SQLAlchemy URL of the database with the outbox table (default ${DATABASE_URL_ENV};"

@@ -69,3 +69,33 @@ def test_a_database_the_outbox_does_not_support_is_named() -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "SQLite and PostgreSQL" in done.stderr and "mysql" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--interval", "0"), ("--interval", "-1"), ("--interval", "inf"), ("--batch-size", "0")],
+)
+def test_a_bad_interval_or_batch_size_is_a_bad_argument(
+    option: str, value: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restate_web.cli",
+            "outbox",
+            "relay",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'shop.db'}",
+            option,
+            value,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert option in done.stderr
