@@ -44,11 +44,15 @@ def _fail(reason: str) -> NoReturn:
 
 
 def _binary(config: pytest.Config) -> str:
-    explicit = config.getoption("restate_server_bin") or config.getini(BIN_INI)
+    option = config.getoption("restate_server_bin")
+    explicit = option or config.getini(BIN_INI)
     if explicit:
         path = Path(str(explicit))
         if not path.is_absolute():
-            path = Path(config.rootpath) / path
+            # As pytest does: a command-line path is relative to where pytest runs, an ini
+            # value to the rootdir.
+            base = config.invocation_params.dir if option else config.rootpath
+            path = Path(base) / path
         if not os.access(path, os.X_OK):
             raise HarnessError(f"{BIN_OPTION} / {BIN_INI}: {path} is not an executable file")
         return str(path)
