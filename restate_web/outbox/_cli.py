@@ -77,7 +77,9 @@ def _add_relay_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"SQLAlchemy URL of the database with the outbox table (default ${DATABASE_URL_ENV};"
         " Django: the project's database, Flask: SQLALCHEMY_DATABASE_URI)",
     )
-    parser.add_argument("--database", default=None, help="Django: the database alias")
+    parser.add_argument(
+        "--database", default=None, help="manage.py restate outbox-relay only: the database alias"
+    )
     parser.add_argument("--ingress-url", help="Restate's ingress (default INGRESS_URL setting)")
     parser.add_argument(
         "--idempotency-retention",
@@ -214,6 +216,13 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    if args.database and not getattr(args, "django", False):
+        err = getattr(args, "stderr", None) or sys.stderr
+        err.write(
+            "outbox relay: --database names a Django database alias (python manage.py restate "
+            "outbox-relay --database ALIAS); here give the database with --database-url\n"
+        )
+        return 2
     _configure_logging(args.verbose)
     values = getattr(args, "settings_values", None)
     settings, _problems = check_settings(values if isinstance(values, dict) else None)

@@ -99,3 +99,30 @@ def test_a_bad_interval_or_batch_size_is_a_bad_argument(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert option in done.stderr
+
+
+def test_database_alias_outside_django_is_refused(tmp_path: Path) -> None:
+    # `--database` names a Django database alias; outside manage.py it would be ignored
+    # silently and the relay would drain another database than the one meant.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restate_web.cli",
+            "outbox",
+            "relay",
+            "--once",
+            "--database",
+            "orders",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'shop.db'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "manage.py restate outbox-relay --database" in done.stderr
