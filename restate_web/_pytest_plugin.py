@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -38,12 +38,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(BIN_INI, "the restate-server binary (relative to the rootdir)", default="")
 
 
+def _fail(reason: str) -> NoReturn:
+    # `from None`: the reason is shown once, not chained to the harness's own exception.
+    raise pytest.fail.Exception(reason, pytrace=False) from None
+
+
 def _binary(config: pytest.Config) -> str:
-    explicit = config.getoption("restate_server_bin") or config.getini(BIN_INI)
+    option = config.getoption("restate_server_bin")
+    explicit = option or config.getini(BIN_INI)
     if explicit:
         path = Path(str(explicit))
         if not path.is_absolute():
-            path = Path(config.rootpath) / path
+            # As pytest does: a command-line path is relative to where pytest runs, an ini
+            # value to the rootdir.
+            base = config.invocation_params.dir if option else config.rootpath
+            path = Path(base) / path
         if not os.access(path, os.X_OK):
             raise HarnessError(f"{BIN_OPTION} / {BIN_INI}: {path} is not an executable file")
         return str(path)
@@ -56,7 +65,7 @@ def restate_server(pytestconfig: pytest.Config) -> Iterator[RestateServer]:
     try:
         server = RestateServer.start(binary=_binary(pytestconfig))
     except HarnessError as error:
-        pytest.fail(f"restate-server could not start: {error}", pytrace=False)
+        _fail(f"restate-server could not start: {error}")
     try:
         yield server
     finally:
@@ -88,7 +97,7 @@ class RestateServices:
         try:
             process = ServiceProcess.start(app, cwd=cwd or self._rootpath, env=env)
         except HarnessError as error:
-            pytest.fail(f"could not serve {app}: {error}", pytrace=False)
+            _fail(f"could not serve {app}: {error}")
         self._started[key] = process
         try:
             with AdminClient(self._server.admin_url) as admin:
@@ -97,9 +106,9 @@ class RestateServices:
                     admin, process.url, breaking=True, use_http_11=use_http_11
                 )
         except AdminError as error:
-            pytest.fail(f"could not register {app} ({process.url}): {error}", pytrace=False)
+            _fail(f"could not register {app} ({process.url}): {error}")
         if result.exit_code:
-            pytest.fail(f"could not register {app}: {result.message}", pytrace=False)
+            _fail(f"could not register {app}: {result.message}")
         return process
 
     def close(self) -> None:
@@ -136,7 +145,7 @@ def restate_cluster(pytestconfig: pytest.Config) -> Iterator[RestateCluster]:
     try:
         cluster = RestateCluster.start(3, binary=_binary(pytestconfig))
     except HarnessError as error:
-        pytest.fail(f"the Restate cluster could not start: {error}", pytrace=False)
+        _fail(f"the Restate cluster could not start: {error}")
     try:
         yield cluster
     finally:

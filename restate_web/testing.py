@@ -37,6 +37,8 @@ from typing import IO, Any
 SERVER_BIN_ENV = "RESTATE_SERVER_BIN"
 # Where `make` installs the pinned npm package (@restatedev/restate-server).
 DEFAULT_INSTALL_DIR = ".restate-server"
+# The restate-server release restate-web is tested against (the Makefile pins the same).
+SERVER_VERSION = "1.7.12"
 
 
 class HarnessError(RuntimeError):
@@ -76,8 +78,11 @@ def find_server_binary(search_from: str | os.PathLike[str] | None = None) -> str
             if os.access(candidate, os.X_OK):
                 return candidate
     raise HarnessError(
-        "restate-server is not installed. Run `make test` (or `make install-server`), which "
-        f"installs the pinned npm package into {DEFAULT_INSTALL_DIR}/, or set {SERVER_BIN_ENV}"
+        f"restate-server is not installed: no {DEFAULT_INSTALL_DIR}/ in {start} or a parent. "
+        f"Install it in your project with `npm install --prefix {DEFAULT_INSTALL_DIR} "
+        f"@restatedev/restate-server@{SERVER_VERSION}`, or give the binary with "
+        f"--restate-server-bin PATH (pytest), the ini option restate_server_bin, or "
+        f"{SERVER_BIN_ENV}"
     )
 
 

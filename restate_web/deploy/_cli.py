@@ -25,6 +25,7 @@ from ._operations import (
     register_deployment,
     server_status,
 )
+from ._windows import REDELIVERY_WINDOWS
 
 
 class _Writer(Protocol):
@@ -109,8 +110,11 @@ def register(subparsers: Any) -> None:
         "--provider",
         action="append",
         default=[],
+        # A misspelt provider is a bad argument (exit 2), never a check that passes.
+        choices=sorted(REDELIVERY_WINDOWS),
+        metavar="PROVIDER",
         help="a webhook provider whose events reach the services (repeatable; the configured "
-        "WEBHOOKS are added)",
+        f"WEBHOOKS are added): {', '.join(sorted(REDELIVERY_WINDOWS))}",
     )
     parser.add_argument("--outbox-relay-window", type=_duration, metavar="DURATION")
     parser.add_argument("--min-idempotency-retention", type=_duration, metavar="DURATION")

@@ -53,7 +53,8 @@ class ParseFailure:
 
 def iter_python_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iterator[str]:
     """Files as given, and ``*.py`` under directories (skipping hidden folders, ``.venv``,
-    ``node_modules``), in a stable order."""
+    ``node_modules``), in a stable order. ``exclude`` applies to files given by name too:
+    pre-commit names every changed file, and an excluded one must stay skipped."""
     for given in paths:
         if os.path.isdir(given):
             for root, dirs, files in os.walk(given):
@@ -68,7 +69,7 @@ def iter_python_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iter
                     full = os.path.join(root, name)
                     if name.endswith(".py") and not _excluded(full, exclude):
                         yield full
-        else:
+        elif not _excluded(given, exclude):
             yield given
 
 

@@ -624,6 +624,12 @@ class ModuleScanner:
         if not isinstance(func, ast.Attribute) or func.attr not in ("handler", "main"):
             return None
         target = func.value
+        if isinstance(target, ast.Attribute):
+            # `@defs.greeter.handler()`: a service object named through its imported module.
+            qualified = self.qualify(target)
+            if qualified is not None and not qualified.startswith("restate"):
+                return (qualified, func.attr, call)
+            return None
         if not isinstance(target, ast.Name):
             return None
         if target.id in self.services:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -26,7 +27,9 @@ from ._core import (
     DEFAULT_DEAD_LETTER_MARGIN,
     DEFAULT_DELIVERED_RETENTION,
     DEFAULT_IDEMPOTENCY_RETENTION,
+    TABLE,
     Policy,
+    Sql,
 )
 from ._relay import Relay, RelayStats
 from ._runner import SyncDatabase
@@ -41,18 +44,42 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _add_relay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="deliver what is ready, then exit")
     parser.add_argument(
-        "--interval", type=float, default=1.0, help="seconds between rounds (default 1)"
+        "--interval", type=_seconds, default=1.0, help="seconds between rounds (default 1)"
     )
-    parser.add_argument("--batch-size", type=int, default=100, help="rows per round")
+    parser.add_argument(
+        "--batch-size", type=_count, default=100, help="rows per round (default 100)"
+    )
     parser.add_argument(
         "--database-url",
         help=f"SQLAlchemy URL of the database with the outbox table (default ${DATABASE_URL_ENV};"
         " Django: the project's database, Flask: SQLALCHEMY_DATABASE_URI)",
     )
-    parser.add_argument("--database", default=None, help="Django: the database alias")
+    parser.add_argument(
+        "--database", default=None, help="manage.py restate outbox-relay only: the database alias"
+    )
     parser.add_argument("--ingress-url", help="Restate's ingress (default INGRESS_URL setting)")
     parser.add_argument(
         "--idempotency-retention",
@@ -110,7 +137,47 @@ def _database(args: argparse.Namespace) -> SyncDatabase:
 
     from ._sqlalchemy import EngineDatabase
 
+    try:
+        backend = sqlalchemy.engine.make_url(url).get_backend_name()
+    except sqlalchemy.exc.ArgumentError:
+        # The URL is not echoed: it may carry a password.
+        raise SystemExit(
+            "outbox relay: --database-url is not a SQLAlchemy database URL "
+            "(e.g. postgresql+psycopg://user@host/db or sqlite:///path/to/db)"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise SystemExit(
+            "outbox relay: the Restate outbox supports SQLite and PostgreSQL "
+            f"(postgresql+psycopg://...), not {backend}"
+        )
     return EngineDatabase(sqlalchemy.create_engine(url))
+
+
+def _explain(error: Exception) -> tuple[bool, str]:
+    """(the outbox table is missing, what to tell the operator) for a database error."""
+    text = str(error).strip()
+    lowered = text.lower()
+    if TABLE in text and ("no such table" in lowered or "does not exist" in lowered):
+        return True, (
+            f"the database has no table {TABLE}: create it with outbox_table(Base.metadata) "
+            "and metadata.create_all(engine) (or an Alembic migration), or under Django with "
+            "`manage.py migrate`"
+        )
+    first = text.splitlines()[0] if text else ""
+    return False, (
+        f"could not use the database ({type(error).__name__}: {first}); rows stay as they "
+        "are, and the next round sends them"
+    )
+
+
+def _probe(database: SyncDatabase) -> tuple[bool, str] | None:
+    """None when the outbox table can be read, else what `_explain` says about why not."""
+    try:
+        with database.transaction() as execute:
+            execute(Sql(f"SELECT seq FROM {TABLE} WHERE 1 = 0", fetch=True))  # noqa: S608
+    except Exception as error:  # the drivers' errors (sqlite3, psycopg, Django) share no base
+        return _explain(error)
+    return None
 
 
 @contextlib.contextmanager
@@ -149,6 +216,13 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    if args.database and not getattr(args, "django", False):
+        err = getattr(args, "stderr", None) or sys.stderr
+        err.write(
+            "outbox relay: --database names a Django database alias (python manage.py restate "
+            "outbox-relay --database ALIAS); here give the database with --database-url\n"
+        )
+        return 2
     _configure_logging(args.verbose)
     values = getattr(args, "settings_values", None)
     settings, _problems = check_settings(values if isinstance(values, dict) else None)
@@ -162,12 +236,22 @@ def run_relay(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"outbox relay: {error}") from None
     database = _database(args)
+    problem = _probe(database)
+    if problem is not None:
+        missing_table, message = problem
+        if missing_table or args.once:
+            raise SystemExit(f"outbox relay: {message}")
+        # A loop may start before its database does: it retries every round.
+        logging.getLogger("restate_web.outbox").warning("outbox relay: %s", message)
     with IngressClient(
         args.ingress_url or settings.ingress_url, token=settings.ingress_token
     ) as client:
         relay = Relay(database, client, policy=policy, interval=args.interval)
         if args.once:
-            stats = relay.run_once()
+            try:
+                stats = relay.run_once()
+            except Exception as error:  # as in _probe: the drivers' errors share no base
+                raise SystemExit(f"outbox relay: {_explain(error)[1]}") from None
         else:
             stop = threading.Event()
             with _stop_on_signals(stop):

@@ -61,8 +61,30 @@ def _is_sqlalchemy_session(value: Any) -> bool:
     return type(value).__module__.startswith("sqlalchemy.")
 
 
+def _require_django() -> None:
+    """``outbox=True`` writes the row with Django's ORM: Django must be set up here."""
+    from .._optional import require
+
+    require("django", "django", "send(..., outbox=True)")
+    from django.apps import apps
+    from django.conf import settings
+
+    if (
+        not settings.configured
+        or not apps.ready
+        or not apps.is_installed("restate_web.adapters.django")
+    ):
+        raise OutboxError(
+            "send(..., outbox=True) writes the row with Django's ORM, and Django is not set up "
+            "here: it needs configured settings with 'restate_web.adapters.django' in "
+            "INSTALLED_APPS (and django.setup()). Without Django pass the SQLAlchemy Session "
+            "or AsyncSession of your transaction: send(..., outbox=session)"
+        )
+
+
 def _check(outbox: Any, using: str | None) -> None:
     if outbox is True:
+        _require_django()
         return
     if using is not None and outbox is not True:
         raise TypeError(

@@ -138,3 +138,12 @@ def test_register_diff_shows_a_patched_setting_it_will_reset(cli, serve, prefix,
     assert f"~ setting {greeter} idempotency_retention 7d -> 4d" in registered.stdout
     service = httpx.get(f"{deploy_server.admin_url}/services/{greeter}").json()
     assert service["idempotency_retention"] == "4d"  # what the SDK declares, PATCH undone
+
+
+def test_a_misspelt_provider_is_a_bad_argument(cli, entry):
+    # A typo in CI (`--provider strpe`) must not pass the check with a mere warning: it is a bad
+    # argument (exit 2) that lists the providers whose windows are known.
+    result = cli(entry, "check", "--provider", "strpe")
+    assert result.code == 2, (result.stdout, result.stderr)
+    assert "strpe" in result.stderr
+    assert "stripe" in result.stderr and "standard-webhooks" in result.stderr

@@ -72,3 +72,46 @@ def test_a_missing_server_fails_and_never_skips(tmp_path):
     wrong = run_user_suite(tmp_path, "--restate-server-bin", str(tmp_path / "nope"))
     assert wrong.returncode == 1
     assert "is not an executable file" in wrong.stdout
+
+
+def test_a_missing_server_says_how_to_install_it_in_the_users_project(tmp_path):
+    # A user's project has no Makefile of ours: the reason must name the npm command and the
+    # ways to point at a binary, once (not chained to the harness's own exception).
+    result = run_user_suite(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "make test" not in result.stdout
+    assert "npm install --prefix .restate-server @restatedev/restate-server@1.7.12" in result.stdout
+    assert "--restate-server-bin" in result.stdout and "RESTATE_SERVER_BIN" in result.stdout
+    assert "During handling of the above exception" not in result.stdout
+
+
+@pytest.mark.server
+def test_a_relative_server_bin_on_the_command_line_is_relative_to_where_pytest_runs(tmp_path):
+    # As for any path typed on pytest's command line: relative to the directory pytest runs
+    # in, not to the rootdir (they differ when pytest runs from a subfolder).
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "restate-server").symlink_to(find_server_binary(ROOT))
+    (project / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (project / "user_services.py").write_text(SERVICES)
+    (project / "tests" / "test_user.py").write_text(textwrap.dedent(TESTS))
+    env = {k: v for k, v in os.environ.items() if k != "RESTATE_SERVER_BIN"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--restate-server-bin=../../bin/restate-server",
+        ],
+        cwd=project / "tests",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

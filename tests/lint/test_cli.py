@@ -202,6 +202,19 @@ def test_exclude_from_the_command_line_and_pyproject(project: Path) -> None:
     assert run_lint(".", cwd=project).returncode == 0
 
 
+def test_exclude_applies_to_files_named_on_the_command_line(project: Path) -> None:
+    # pre-commit passes the changed files by name: an `exclude` in pyproject.toml must still
+    # skip them, or the hook reports the very files the project excluded.
+    (project / "scripts").mkdir()
+    (project / "scripts" / "tool.py").write_text(BAD)
+    (project / "pyproject.toml").write_text('[tool.restate-web.lint]\nexclude = ["scripts/*"]\n')
+    named = run_lint("scripts/tool.py", "good.py", cwd=project)
+    assert named.returncode == 0, named.stdout
+    assert "scripts" not in named.stdout
+    assert "(1 file checked)" in named.stderr
+    assert run_lint("scripts/tool.py", "bad.py", cwd=project).returncode == 1
+
+
 def test_noqa_comments(project: Path) -> None:
     source = BAD.replace("time.time())", "time.time())  # noqa: RW101").replace(
         "uuid.uuid4()))", "uuid.uuid4()))  # noqa"

@@ -95,6 +95,35 @@ def test_service_object_defined_in_another_file(tmp_path: Path) -> None:
     assert [f.code for f in lint_paths([str(tmp_path)])] == ["RW102"]
 
 
+@pytest.mark.parametrize(
+    ("imports", "reference"),
+    [
+        ("import defs", "defs.greeter"),
+        ("import defs as d", "d.greeter"),
+        ("from pkg import defs", "defs.greeter"),
+        ("from . import defs", "defs.greeter"),
+        ("import pkg.defs", "pkg.defs.greeter"),
+    ],
+)
+def test_service_object_reached_through_its_module(
+    tmp_path: Path, imports: str, reference: str
+) -> None:
+    # `@defs.greeter.handler()` is an import style too: the module imported, the service
+    # object named through it.
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "defs.py").write_text("import restate\n\ngreeter = restate.Service('Greeter')\n")
+    if imports in ("import defs", "import defs as d"):
+        (tmp_path / "defs.py").write_text((package / "defs.py").read_text())
+        (package / "defs.py").unlink()
+    (package / "handlers.py").write_text(
+        f"import random\n{imports}\n\n\n@{reference}.handler()\n"
+        "async def greet(ctx, name):\n    ctx.set('n', random.randint(1, 6))\n"
+    )
+    assert [f.code for f in lint_paths([str(tmp_path)])] == ["RW102"]
+
+
 def test_recursive_helpers_terminate() -> None:
     source = (
         "import restate\nimport time\n\nsvc = restate.Service('S')\n\n"
