@@ -16,27 +16,22 @@ from restate_web.testing import PostgresServer, free_port
 from .conftest import ROOT
 
 
-def relay_once(database_url: str) -> subprocess.CompletedProcess[str]:
+def relay(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``restate-web outbox relay ARGUMENTS`` in a fresh interpreter."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restate_web.cli",
-            "outbox",
-            "relay",
-            "--once",
-            "--database-url",
-            database_url,
-            # No row is ever sent in these tests: the ingress is never reached.
-            "--ingress-url",
-            f"http://127.0.0.1:{free_port()}",
-        ],
+        [sys.executable, "-m", "restate_web.cli", "outbox", "relay", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def relay_once(database_url: str) -> subprocess.CompletedProcess[str]:
+    # No row is ever sent in these tests: the ingress is never reached.
+    ingress_url = f"http://127.0.0.1:{free_port()}"
+    return relay("--once", "--database-url", database_url, "--ingress-url", ingress_url)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -78,24 +73,7 @@ def test_a_database_the_outbox_does_not_support_is_named() -> None:
 def test_a_bad_interval_or_batch_size_is_a_bad_argument(
     option: str, value: str, tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restate_web.cli",
-            "outbox",
-            "relay",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'shop.db'}",
-            option,
-            value,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = relay("--database-url", f"sqlite:///{tmp_path / 'shop.db'}", option, value)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert option in done.stderr
@@ -104,24 +82,8 @@ def test_a_bad_interval_or_batch_size_is_a_bad_argument(
 def test_database_alias_outside_django_is_refused(tmp_path: Path) -> None:
     # `--database` names a Django database alias; outside manage.py it would be ignored
     # silently and the relay would drain another database than the one meant.
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restate_web.cli",
-            "outbox",
-            "relay",
-            "--once",
-            "--database",
-            "orders",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'shop.db'}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = relay(
+        "--once", "--database", "orders", "--database-url", f"sqlite:///{tmp_path / 'shop.db'}"
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
