@@ -761,8 +761,10 @@ def find_postgres_bindir() -> str:
         ):
             return folder
     raise HarnessError(
-        "PostgreSQL is not installed. Run `make install-postgres` (Debian's postgresql "
-        f"package), or set {POSTGRES_BIN_ENV} to a folder with initdb and postgres"
+        "PostgreSQL's initdb and postgres were not found: install the server (Debian/Ubuntu: "
+        "`apt-get install postgresql`; in this repository `make install-postgres`; Homebrew: "
+        f"`brew install postgresql`), or set {POSTGRES_BIN_ENV} to a folder with initdb and "
+        "postgres"
     )
 
 
