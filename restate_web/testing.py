@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -46,10 +47,45 @@ class HarnessError(RuntimeError):
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A TCP port on 127.0.0.1 that nothing uses right now, outside the ephemeral range.
+
+    Every outgoing connection on the machine takes its local port from the kernel's ephemeral
+    range, so a port picked there can be taken by some client's connection between this check
+    and the server binding it (a cluster node then failed with "Address in use"). Ports below
+    that range are only ever taken by listeners that chose them.
+    """
+    first, last = _ephemeral_ports()
+    candidates = range(10_000, first) if first > 11_000 else range(last + 1, 65_536)
+    for _ in range(200):
+        port = _port_picker.choice(candidates)
+        if _bindable(port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # all taken: any free one
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# Its own generator: tests that seed the random module (Hypothesis does) must not make every
+# test process pick the same ports.
+_port_picker = random.Random()
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The kernel's ephemeral port range (Linux reads it from /proc; elsewhere IANA's)."""
+    try:
+        first, last = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(first), int(last)
+    except (OSError, ValueError):
+        return 49_152, 65_535
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def find_server_binary(search_from: str | os.PathLike[str] | None = None) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 
 from restate_web.ingress import IngressClient
-from restate_web.testing import ServiceProcess
+from restate_web.testing import ServiceProcess, free_port
 from tests.conftest import ROOT
 
 
@@ -51,3 +52,16 @@ def test_kill_stops_the_workers_too(server):
             assert sock.connect_ex(("127.0.0.1", process.port)) != 0  # nothing answers
     finally:
         process.close()
+
+
+def test_free_ports_are_outside_the_range_outgoing_connections_take_theirs_from():
+    # A port from the ephemeral range could be taken by any client's connection before the
+    # server binds it (a cluster node failed to start with "Address in use" in CI).
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+    first, last = (int(n) for n in ephemeral.split())
+    ports = {free_port() for _ in range(50)}
+    assert len(ports) > 40  # picked at random, not one port over and over
+    for port in ports:
+        assert not first <= port <= last
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", port))  # and free
