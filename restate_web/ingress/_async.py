@@ -29,6 +29,7 @@ from ._handles import (
     TargetHandleBase,
     Unpack,
     WorkflowHandleBase,
+    check_no_using,
 )
 from ._serde import Codec, service_name
 from ._sync import _check_key
@@ -215,6 +216,26 @@ def _require_loop(method: str) -> None:
         ) from None
 
 
+def _send(
+    handle: AsyncServiceHandle | AsyncWorkflowHandle,
+    handler: HandlerArg,
+    arg: Any,
+    options: SendOptions | SubmitOptions,
+    outbox: Any,
+    using: str | None,
+    *,
+    workflow_run: bool = False,
+) -> Coroutine[Any, Any, Any]:
+    """``send``/``submit`` of every async handle: to Restate, or to the outbox."""
+    if outbox is not False:
+        from ..outbox._handle import aoutbox_send
+
+        return aoutbox_send(handle, handler, arg, options, outbox, using, workflow_run=workflow_run)
+    check_no_using(using)
+    op, codec = handle._send_op(handler, arg, options, workflow_run=workflow_run)
+    return handle._client._send(op, codec)
+
+
 class AsyncServiceHandle(TargetHandleBase):
     _kind: Literal["service", "object", "workflow"]
     _client: AsyncIngressClient
@@ -263,14 +284,7 @@ class AsyncServiceHandle(TargetHandleBase):
         the send to the outbox table in the current transaction instead (see
         ``restate_web.outbox``)."""
         _require_loop("send")
-        if outbox is not False:
-            from ..outbox._handle import aoutbox_send
-
-            return aoutbox_send(self, handler, arg, options, outbox, using)
-        if using is not None:
-            raise TypeError("using= goes with outbox=True (the database the row is written to)")
-        op, codec = self._send_op(handler, arg, options)
-        return self._client._send(op, codec)
+        return _send(self, handler, arg, options, outbox, using)
 
     def attach(
         self, handler: HandlerArg, *, idempotency_key: str, **options: Unpack[ResultOptions]
@@ -323,16 +337,7 @@ class AsyncWorkflowHandle(WorkflowHandleBase):
         """Start the workflow's run handler; submitting again finds the first run.
         ``outbox=``: written in the current transaction, sent after the commit."""
         _require_loop("submit")
-        if outbox is not False:
-            from ..outbox._handle import aoutbox_send
-
-            return aoutbox_send(
-                self, self._run_handler, arg, options, outbox, using, workflow_run=True
-            )
-        if using is not None:
-            raise TypeError("using= goes with outbox=True (the database the row is written to)")
-        op, codec = self._send_op(self._run_handler, arg, options, workflow_run=True)
-        return self._client._send(op, codec)
+        return _send(self, self._run_handler, arg, options, outbox, using, workflow_run=True)
 
     def call(
         self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]
@@ -374,14 +379,7 @@ class AsyncWorkflowHandle(WorkflowHandleBase):
         """Start a shared handler of this workflow without waiting (``outbox=``: see
         ``AsyncServiceHandle.send``)."""
         _require_loop("send")
-        if outbox is not False:
-            from ..outbox._handle import aoutbox_send
-
-            return aoutbox_send(self, handler, arg, options, outbox, using)
-        if using is not None:
-            raise TypeError("using= goes with outbox=True (the database the row is written to)")
-        op, codec = self._send_op(handler, arg, options)
-        return self._client._send(op, codec)
+        return _send(self, handler, arg, options, outbox, using)
 
     def attach(self, **options: Unpack[ResultOptions]) -> Coroutine[Any, Any, Any]:
         """Wait for the workflow to finish and return its result."""

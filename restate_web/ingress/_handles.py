@@ -109,6 +109,13 @@ def _timeout(options: Mapping[str, Any]) -> Any:
     return timeout
 
 
+def check_no_using(using: str | None) -> None:
+    """``using=`` names the database of an outbox write; without ``outbox=True`` it would be
+    ignored, and the send would go to Restate at once."""
+    if using is not None:
+        raise TypeError("using= goes with outbox=True (the database the row is written to)")
+
+
 class TargetHandleBase:
     """A service, virtual object or workflow instance that calls and sends go to."""
 

@@ -26,6 +26,7 @@ from ._handles import (
     TargetHandleBase,
     Unpack,
     WorkflowHandleBase,
+    check_no_using,
 )
 from ._serde import service_name
 
@@ -172,6 +173,26 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _send(
+    handle: ServiceHandle | WorkflowHandle,
+    handler: HandlerArg,
+    arg: Any,
+    options: SendOptions | SubmitOptions,
+    outbox: Any,
+    using: str | None,
+    *,
+    workflow_run: bool = False,
+) -> SendHandle | OutboxHandle:
+    """``send``/``submit`` of every blocking handle: to Restate now, or to the outbox."""
+    if outbox is not False:
+        from ..outbox._handle import outbox_send
+
+        return outbox_send(handle, handler, arg, options, outbox, using, workflow_run=workflow_run)
+    check_no_using(using)
+    op, codec = handle._send_op(handler, arg, options, workflow_run=workflow_run)
+    return SendHandle(handle._client, handle._client._execute(op), codec)
+
+
 class ServiceHandle(TargetHandleBase):
     _kind: Literal["service", "object", "workflow"]
     _client: IngressClient
@@ -216,14 +237,7 @@ class ServiceHandle(TargetHandleBase):
         ``outbox=True`` (Django; ``using=`` another database) or ``outbox=session``
         (SQLAlchemy) writes the send to the outbox table in the current transaction instead,
         to be sent once the transaction commits (see ``restate_web.outbox``)."""
-        if outbox is not False:
-            from ..outbox._handle import outbox_send
-
-            return outbox_send(self, handler, arg, options, outbox, using)
-        if using is not None:
-            raise TypeError("using= goes with outbox=True (the database the row is written to)")
-        op, codec = self._send_op(handler, arg, options)
-        return SendHandle(self._client, self._client._execute(op), codec)
+        return _send(self, handler, arg, options, outbox, using)
 
     def attach(
         self, handler: HandlerArg, *, idempotency_key: str, **options: Unpack[ResultOptions]
@@ -277,16 +291,7 @@ class WorkflowHandle(WorkflowHandleBase):
     ) -> SendHandle | OutboxHandle:
         """Start the workflow's run handler; submitting again finds the first run.
         ``outbox=``: written in the current transaction, sent after the commit."""
-        if outbox is not False:
-            from ..outbox._handle import outbox_send
-
-            return outbox_send(
-                self, self._run_handler, arg, options, outbox, using, workflow_run=True
-            )
-        if using is not None:
-            raise TypeError("using= goes with outbox=True (the database the row is written to)")
-        op, codec = self._send_op(self._run_handler, arg, options, workflow_run=True)
-        return SendHandle(self._client, self._client._execute(op), codec)
+        return _send(self, self._run_handler, arg, options, outbox, using, workflow_run=True)
 
     def call(self, handler: HandlerArg, arg: Any = None, **options: Unpack[CallOptions]) -> Any:
         """Call a shared handler of this workflow (e.g. a status query or a signal)."""
@@ -323,14 +328,7 @@ class WorkflowHandle(WorkflowHandleBase):
         **options: Unpack[SendOptions],
     ) -> SendHandle | OutboxHandle:
         """Send to a shared handler of this workflow (``outbox=``: as ``ServiceHandle.send``)."""
-        if outbox is not False:
-            from ..outbox._handle import outbox_send
-
-            return outbox_send(self, handler, arg, options, outbox, using)
-        if using is not None:
-            raise TypeError("using= goes with outbox=True (the database the row is written to)")
-        op, codec = self._send_op(handler, arg, options)
-        return SendHandle(self._client, self._client._execute(op), codec)
+        return _send(self, handler, arg, options, outbox, using)
 
     def attach(self, **options: Unpack[ResultOptions]) -> Any:
         """Wait for the workflow to finish and return its result."""
