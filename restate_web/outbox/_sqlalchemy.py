@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._optional import require
@@ -243,16 +243,9 @@ def _deliver(bind: Any, entries: list[tuple[int, OutboxHandle, Any]]) -> None:
             delivery_round(database.dialect, Policy(), seqs=[seq for seq, _, _ in entries]),
         )
     except Exception:
-        logger.warning(
-            "outbox: delivering %d row(s) after the commit failed; the relay will deliver them",
-            len(entries),
-            exc_info=True,
-        )
+        _delivery_failed(entries)
         return
-    for _seq, handle, _client in entries:
-        invocation = result.delivered_ids.get(handle.row_id)
-        if invocation is not None:
-            handle._mark_delivered(invocation)
+    _mark_delivered(entries, result.delivered_ids)
 
 
 async def _adeliver(entries: list[tuple[int, OutboxHandle, Any]]) -> None:
@@ -265,13 +258,24 @@ async def _adeliver(entries: list[tuple[int, OutboxHandle, Any]]) -> None:
             delivery_round(database.dialect, Policy(), seqs=[seq for seq, _, _ in entries]),
         )
     except Exception:
-        logger.warning(
-            "outbox: delivering %d row(s) after the commit failed; the relay will deliver them",
-            len(entries),
-            exc_info=True,
-        )
+        _delivery_failed(entries)
         return
+    _mark_delivered(entries, result.delivered_ids)
+
+
+def _delivery_failed(entries: list[tuple[int, OutboxHandle, Any]]) -> None:
+    # The rows are committed: the relay delivers them later, so this is not the caller's error.
+    logger.warning(
+        "outbox: delivering %d row(s) after the commit failed; the relay will deliver them",
+        len(entries),
+        exc_info=True,
+    )
+
+
+def _mark_delivered(
+    entries: list[tuple[int, OutboxHandle, Any]], delivered_ids: Mapping[str, str]
+) -> None:
     for _seq, handle, _client in entries:
-        invocation = result.delivered_ids.get(handle.row_id)
+        invocation = delivered_ids.get(handle.row_id)
         if invocation is not None:
             handle._mark_delivered(invocation)
