@@ -26,7 +26,7 @@ import sys
 import threading
 import types
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
 from .ingress._core import current_restate_context
 
@@ -53,7 +53,13 @@ class WebRequestInfo(Protocol):
     def view_name(self) -> str | None: ...
 
 
-_web_request: contextvars.ContextVar[WebRequestInfo | None] = contextvars.ContextVar(
+RequestMark: TypeAlias = "tuple[Any, ...]"
+"""How a request is marked: ``(make, *arguments)``, ``make(*arguments)`` giving the
+request's ``WebRequestInfo``. Every request is marked and few ever ask who they are, so the
+adapters' middleware marks with the parts their binding is made of and the binding is made
+(once per request) by the first code that asks."""
+
+_web_request: contextvars.ContextVar[RequestMark | None] = contextvars.ContextVar(
     "restate_web_request", default=None
 )
 
@@ -67,21 +73,30 @@ def current_web_request() -> WebRequestInfo | None:
     ``contextvars.copy_context().run`` (not in a bare ``threading.Thread``, which starts with
     an empty context).
     """
-    return _web_request.get()
+    mark = _web_request.get()
+    if mark is None:
+        return None
+    make: Callable[..., WebRequestInfo] = mark[0]
+    return make(*mark[1:])
 
 
-# The adapters' middleware call these two bound methods directly (once per request each).
+# The adapters' middleware call these two bound methods directly (once per request each) with
+# a RequestMark.
 _enter = _web_request.set
 _exit = _web_request.reset
 
 
-def enter_web_request(info: WebRequestInfo) -> contextvars.Token[WebRequestInfo | None]:
+def _itself(info: WebRequestInfo) -> WebRequestInfo:
+    return info
+
+
+def enter_web_request(info: WebRequestInfo) -> contextvars.Token[RequestMark | None]:
     """Mark the current context as handling ``info``; pass the token to ``exit_web_request``.
     (The adapters do this for every request; for adapters of other frameworks.)"""
-    return _web_request.set(info)
+    return _web_request.set((_itself, info))
 
 
-def exit_web_request(token: contextvars.Token[WebRequestInfo | None]) -> None:
+def exit_web_request(token: contextvars.Token[RequestMark | None]) -> None:
     _web_request.reset(token)
 
 

@@ -1,16 +1,19 @@
 """The framework-agnostic heart of the adapters.
 
 An ``Integration`` exists once per web app: its settings, the shared blocking ``IngressClient``
-and one ``AsyncIngressClient`` per event loop. Every web request gets one ``RequestBinding``
-from its framework's middleware, made the same way everywhere:
+and one ``AsyncIngressClient`` per event loop. Every web request has one ``RequestBinding``,
+the adapter's subclass, which only translates the framework's request (method, path, headers,
+view name, the object ``PRINCIPAL`` receives). Each framework's middleware does the same:
 
 1. ``Integration.screen_key`` reads the idempotency header (a malformed one is a ``Problem``
    to answer with; the view does not run);
-2. the adapter builds its ``RequestBinding`` subclass, which only translates the framework's
-   request (method, path, headers, view name, the object ``PRINCIPAL`` receives);
-3. ``RequestBinding.entry_problem`` refuses forwarded headers httpx could not send;
-4. the middleware marks the binding as the request being handled (``guards.enter_web_request``,
-   a context variable) for the guards and the framework's client accessors.
+2. ``RequestBinding.entry_problem`` refuses forwarded headers httpx could not send (when
+   ``FORWARD_HEADERS`` names any);
+3. it marks the request as the one being handled, for the guards and the framework's client
+   accessors: a context variable holding ``(make, integration, found, request, ...)``
+   (``guards.RequestMark``). ``make`` returns the request's binding, made the first time
+   something asks and kept in the request (``binding_kept_in``): most requests never call
+   Restate, and never pay for one.
 
 The binding is the ``CallBinding`` of the clients handed to the view: it reserves derived
 idempotency keys in program order and looks the principal up once per request.
@@ -26,7 +29,14 @@ import ssl
 import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Coroutine,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from typing import Any, ClassVar
 
 import httpx
@@ -57,7 +67,7 @@ _MAX_TRACESTATE = 512
 # What httpx can send as a header value: visible ASCII, spaces and tabs.
 _SENDABLE_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
-# Ordinals change only when a call is made; one lock for all requests is cheaper than one each.
+# Bindings are made and ordinals change only when code calls Restate: one lock for all requests.
 _ordinal_lock = threading.Lock()
 
 _UNRESOLVED: Any = object()
@@ -107,21 +117,16 @@ class RequestBinding:
     framework: ClassVar[str] = "web"
     client_hint: ClassVar[str] = "the request's Restate client"
 
-    # Every request makes a binding and most never call Restate: only the two fields every
-    # request needs are set per instance; the rest are class defaults until first written.
-    _principal: Any = _UNRESOLVED
-    _ordinals: dict[Target, int] | None = None
-    _forwarded: dict[str, str] | None = None
-    _sync_client: IngressClient | None = None
-    _async_client: tuple[asyncio.AbstractEventLoop, AsyncIngressClient] | None = None
-    _lookup: asyncio.Future[str | None] | None = None
-    _principal_lock: threading.Lock | None = None
-
     def __init__(self, integration: Integration, found: KeyFound) -> None:
-        # Subclasses set these two themselves (a super().__init__ call per request costs as
-        # much as the assignments): keep them in step.
         self.integration = integration
         self._found = found
+        self._principal: Any = _UNRESOLVED
+        self._ordinals: dict[Target, int] = {}
+        self._forwarded: dict[str, str] | None = None
+        self._sync_client: IngressClient | None = None
+        self._async_client: tuple[asyncio.AbstractEventLoop, AsyncIngressClient] | None = None
+        self._lookup: asyncio.Future[str | None] | None = None
+        self._principal_lock = threading.Lock()
 
     # -- what adapters translate
 
@@ -210,11 +215,8 @@ class RequestBinding:
         value = self._principal
         if value is not _UNRESOLVED:
             return value  # type: ignore[no-any-return]
-        with _ordinal_lock:
-            lock = self._principal_lock
-            if lock is None:
-                lock = self._principal_lock = threading.Lock()
-        with lock:  # another thread of this request may be looking it up right now
+        # Another thread of this request may be looking it up right now.
+        with self._principal_lock:
             if self._principal is _UNRESOLVED:
                 configured = self.integration.settings.principal
                 if configured is None:
@@ -264,8 +266,6 @@ class RequestBinding:
             return None
         with _ordinal_lock:
             ordinals = self._ordinals
-            if ordinals is None:
-                ordinals = self._ordinals = {}
             ordinal = ordinals[target] = ordinals.get(target, 0) + 1
         return _ReservedKey(self, key, target, ordinal)
 
@@ -323,6 +323,25 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+BINDING_KEY = "restate_web.binding"
+"""Where a request keeps its binding once made: a key of the ASGI scope, of the WSGI environ
+or of the attribute dict of Django's request."""
+
+
+def binding_kept_in(
+    store: MutableMapping[str, Any], make: Callable[[], RequestBinding]
+) -> RequestBinding:
+    """The request's binding kept in ``store``, made with ``make`` by the first code that asks
+    (the middleware marks each request with the parts of its binding: ``guards.RequestMark``)."""
+    binding: RequestBinding | None = store.get(BINDING_KEY)
+    if binding is None:
+        with _ordinal_lock:  # two threads of one request asking at once get the same binding
+            binding = store.get(BINDING_KEY)
+            if binding is None:
+                binding = store[BINDING_KEY] = make()
+    return binding
 
 
 def current_binding() -> RequestBinding | None:

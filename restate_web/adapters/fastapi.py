@@ -36,6 +36,7 @@ from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
 from ._core import (  # noqa: E402
     Integration,
     RequestBinding,
+    binding_kept_in,
     callable_name,
     current_binding,
 )
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 Scope = MutableMapping[str, Any]
-_enter_request = guards._enter  # guards.enter_web_request, without a call of our own
+_enter_request = guards._enter  # guards.enter_web_request, without a call of its own
 _exit_request = guards._exit
 Receive = Any
 Send = Any
@@ -113,10 +114,7 @@ class _AsgiBinding(RequestBinding):
     client_hint = "the RestateClient / AsyncRestateClient dependency"
 
     def __init__(self, integration: Integration, found: KeyFound, scope: Scope) -> None:
-        # RequestBinding's fields set here, not through super().__init__: every request makes
-        # one, and the call costs as much as the assignments.
-        self.integration = integration
-        self._found = found
+        super().__init__(integration, found)
         self.scope = scope
 
     @property
@@ -154,12 +152,18 @@ class _AsgiBinding(RequestBinding):
             return super().run_coroutine(function, arg)
 
 
+def _scope_binding(integration: Integration, found: KeyFound, scope: Scope) -> RequestBinding:
+    """The request's binding, kept in its ASGI scope (``guards.RequestMark``)."""
+    return binding_kept_in(scope, lambda: _AsgiBinding(integration, found, scope))
+
+
 class RestateMiddleware:
     """Pure ASGI middleware: binds every HTTP request (``Restate`` adds it).
 
     A malformed idempotency header, or a forwarded header httpx could not send, is answered
-    with 400 problem+json before the app runs. Otherwise the request's ``RequestBinding`` is
-    the current web request (a context variable) while the app handles it.
+    with 400 problem+json before the app runs. Otherwise the request is the current web request
+    (a context variable) while the app handles it; its ``RequestBinding`` is made when the app
+    first asks for it.
     """
 
     def __init__(self, app: ASGIApp, integration: Integration) -> None:
@@ -188,13 +192,12 @@ class RestateMiddleware:
         if isinstance(found, Problem):
             await _send_problem(send, found)
             return
-        binding = _AsgiBinding(integration, found, scope)
         if integration.forward_headers:
-            problem = binding.entry_problem()
+            problem = _scope_binding(integration, found, scope).entry_problem()
             if problem is not None:
                 await _send_problem(send, problem)
                 return
-        token = _enter_request(binding)
+        token = _enter_request((_scope_binding, integration, found, scope))
         try:
             await self.app(scope, receive, send)
         finally:

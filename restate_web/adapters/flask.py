@@ -42,6 +42,7 @@ from ..ingress import AsyncIngressClient, IngressClient  # noqa: E402
 from ._core import (  # noqa: E402
     Integration,
     RequestBinding,
+    binding_kept_in,
     callable_name,
     current_binding,
     wsgi_path,
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 EXTENSION = "restate"
-_enter_request = guards._enter  # guards.enter_web_request, without a call of our own
+_enter_request = guards._enter  # guards.enter_web_request, without a call of its own
 _exit_request = guards._exit
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,9 +87,7 @@ class _WsgiBinding(RequestBinding):
     def __init__(
         self, integration: Integration, found: KeyFound, environ: dict[str, Any], app: Any
     ) -> None:
-        # RequestBinding's fields set here (every request makes one; see the FastAPI adapter).
-        self.integration = integration
-        self._found = found
+        super().__init__(integration, found)
         self.environ = environ
         self.app = app
 
@@ -124,13 +123,21 @@ class _WsgiBinding(RequestBinding):
         return async_to_sync(function)(arg)
 
 
+def _environ_binding(
+    integration: Integration, found: KeyFound, environ: dict[str, Any], app: Any
+) -> RequestBinding:
+    """The request's binding, kept in its WSGI environ (``guards.RequestMark``)."""
+    return binding_kept_in(environ, lambda: _WsgiBinding(integration, found, environ, app))
+
+
 class RestateMiddleware:
     """Wraps ``app.wsgi_app`` (``Restate`` adds it): binds every request before Flask
     dispatches it.
 
     A malformed idempotency header, or a forwarded header httpx could not send, is answered
-    with 400 problem+json and Flask never sees the request. Otherwise the request's
-    ``RequestBinding`` is the current web request (a context variable) while Flask handles it.
+    with 400 problem+json and Flask never sees the request. Otherwise the request is the current
+    web request (a context variable) while Flask handles it; its ``RequestBinding`` is made when
+    the app first asks for it.
     """
 
     def __init__(self, wsgi_app: Any, integration: Integration, app: Any = None) -> None:
@@ -149,12 +156,12 @@ class RestateMiddleware:
         )
         if isinstance(found, Problem):
             return _refuse(found, start_response)
-        binding = _WsgiBinding(integration, found, environ, self.app)
+        app = self.app
         if integration.forward_headers:
-            problem = binding.entry_problem()
+            problem = _environ_binding(integration, found, environ, app).entry_problem()
             if problem is not None:
                 return _refuse(problem, start_response)
-        token = _enter_request(binding)
+        token = _enter_request((_environ_binding, integration, found, environ, app))
         try:
             return self.wsgi_app(environ, start_response)
         finally:

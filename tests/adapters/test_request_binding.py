@@ -66,6 +66,32 @@ def test_concurrent_calls_keep_their_own_keys_when_replayed(
     assert len(concurrent.LOOKUPS) == 2  # one lookup per request, shared by both calls
 
 
+@pytest.mark.parametrize("framework", ["flask", "django"])
+def test_threads_that_first_ask_at_once_share_the_request_binding(
+    framework, ingress_url, restate_server, django_ready
+):
+    """A request's binding is made when code first asks for it; threads of one request that
+    ask at the same moment get the same one, so their derived keys are distinct ordinals of
+    one sequence (separate bindings would all derive ordinal 1: one key, one invocation, and
+    every thread would get the first thread's answer)."""
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    if framework == "flask":
+        reply = concurrent.flask_app(ingress_url).test_client().post("/fan-out", headers=headers)
+        echoes = reply.get_json()["echoes"]
+    else:
+        from django.test import Client
+        from django.test.utils import override_settings
+
+        settings = {
+            "ROOT_URLCONF": concurrent.__name__,
+            "MIDDLEWARE": ["restate_web.adapters.django.middleware.RestateMiddleware"],
+            "RESTATE": {"INGRESS_URL": ingress_url},
+        }
+        with override_settings(**settings):
+            echoes = Client(headers=headers).post("/fan-out").json()["echoes"]
+    assert echoes == [str(i) for i in range(concurrent.FAN_OUT)]
+
+
 @pytest.mark.parametrize("mode", ["testclient", "wsgi", "asgi"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_django_request_restate_is_the_client_for_the_code_that_reads_it(

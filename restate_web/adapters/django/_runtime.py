@@ -12,13 +12,11 @@ from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
-from .._core import Integration, RequestBinding
+from .._core import Integration
 from .._idempotency import Problem
+from ._binding import request_binding
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-BINDING_ATTRIBUTE = "_restate_binding"
-"""Where ``RestateMiddleware`` keeps a request's binding (``request.restate.binding``)."""
 
 _lock = threading.Lock()
 _integration: Integration | None = None
@@ -58,16 +56,6 @@ def problem_response(problem: Problem) -> HttpResponse:
     return response
 
 
-def binding_of(request: HttpRequest) -> RequestBinding:
-    binding = request.__dict__.get(BINDING_ATTRIBUTE)
-    if not isinstance(binding, RequestBinding):
-        raise RuntimeError(
-            "no Restate binding on this request: add "
-            "'restate_web.adapters.django.middleware.RestateMiddleware' to MIDDLEWARE"
-        )
-    return binding
-
-
 def idempotency_key_required(view: F) -> F:
     """Decorator (sync or async view): 400 problem+json unless an idempotency key was sent."""
 
@@ -75,7 +63,7 @@ def idempotency_key_required(view: F) -> F:
 
         @functools.wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            problem = binding_of(request).require_key()
+            problem = request_binding(request).require_key()
             if problem is not None:
                 return problem_response(problem)
             return await view(request, *args, **kwargs)
@@ -84,7 +72,7 @@ def idempotency_key_required(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        problem = binding_of(request).require_key()
+        problem = request_binding(request).require_key()
         if problem is not None:
             return problem_response(problem)
         return view(request, *args, **kwargs)
