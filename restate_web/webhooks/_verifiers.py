@@ -330,16 +330,35 @@ def _adyen_field_text(value: object) -> str:
     return str(value)
 
 
-def adyen_signing_string(item: Mapping[str, Any]) -> str:
-    """The string Adyen signs for one ``NotificationRequestItem`` (fields joined by ``:``)."""
+def _adyen_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item's fields with ``value`` and ``currency`` taken from its ``amount``."""
     amount = item.get("amount")
     amount_fields = amount if isinstance(amount, Mapping) else {}
-    fields = {
-        **item,
-        "value": amount_fields.get("value"),
-        "currency": amount_fields.get("currency"),
-    }
+    fields = {name: item[name] for name in ADYEN_SIGNED_FIELDS if name in item}
+    for name in ("value", "currency"):
+        fields.pop(name, None)
+        if name in amount_fields:
+            fields[name] = amount_fields[name]
+    return fields
+
+
+def adyen_signing_string(item: Mapping[str, Any]) -> str:
+    """The string Adyen signs for one ``NotificationRequestItem`` (fields joined by ``:``)."""
+    fields = _adyen_fields(item)
     return ":".join(_adyen_field_text(fields.get(name)) for name in ADYEN_SIGNED_FIELDS)
+
+
+def _adyen_signing_strings(item: Mapping[str, Any]) -> list[str]:
+    """``adyen_signing_string``, and the string Adyen's Python library signs when it differs.
+
+    The library formats each field present with ``str()``: a JSON null signs as ``None``
+    (Adyen's docs, and this module: empty), a JSON boolean as ``True``/``False``. Both strings
+    are signed with the secret key, so accepting either admits nothing unsigned.
+    """
+    fields = _adyen_fields(item)
+    ours = ":".join(_adyen_field_text(fields.get(name)) for name in ADYEN_SIGNED_FIELDS)
+    library = ":".join(str(fields[name]) if name in fields else "" for name in ADYEN_SIGNED_FIELDS)
+    return [ours] if library == ours else [ours, library]
 
 
 def adyen_notification_items(document: object) -> list[Mapping[str, Any]] | None:
@@ -417,8 +436,11 @@ class AdyenVerifier(WebhookVerifier):
                     f"notification item #{position + 1} has no additionalData.hmacSignature; "
                     "enable HMAC signing for this webhook in the Customer Area.",
                 )
-            content = adyen_signing_string(item).encode("utf-8")
-            expected = [hmac_digest(key, content) for key in self._keys]
+            expected = [
+                hmac_digest(key, content.encode("utf-8"))
+                for content in _adyen_signing_strings(item)
+                for key in self._keys
+            ]
             candidate = decode_signature(signature, "base64", _SHA256_SIZE)
             if not any_signature_matches(expected, [candidate]):
                 raise self._fail(

@@ -232,6 +232,26 @@ def test_adyen_library_signatures_are_accepted_and_ours_accepted_by_library() ->
     assert adyen_util.is_valid_hmac_notification(document, ADYEN_KEY) is True
 
 
+def test_adyen_library_signatures_of_null_and_boolean_fields_are_accepted() -> None:
+    """Adyen's Python library signs a JSON null as "None" and a JSON boolean as "True": a
+    notification it signed with an explicit null originalReference (or a boolean success)
+    verifies, and changing any signed field still fails."""
+    verifier = AdyenVerifier(ADYEN_KEY)
+    for item in (
+        adyen_item(originalReference=None),
+        adyen_item(success=True),
+        adyen_item(originalReference=None, success=False),
+    ):
+        signed = adyen_signed(item)
+        verifier.verify(request({}, adyen_body(signed)))
+        tampered = {**signed, "merchantReference": "another"}
+        assert reason(verifier.verify, request({}, adyen_body(tampered))) == "bad_signature"
+    # Ours signs a null as empty, as Adyen's documentation says.
+    assert verifier.sign_item(adyen_item(originalReference=None)) == verifier.sign_item(
+        adyen_item()
+    )
+
+
 def test_adyen_every_item_is_checked_unlike_the_library() -> None:
     first = adyen_signed(adyen_item())
     forged = {**adyen_signed(adyen_item(pspReference="1111")), "pspReference": "2222"}
