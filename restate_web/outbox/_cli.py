@@ -30,6 +30,7 @@ from ._core import (
     TABLE,
     Policy,
     Sql,
+    missing_table_hint,
 )
 from ._relay import Relay, RelayStats
 from ._runner import SyncDatabase
@@ -155,14 +156,10 @@ def _database(args: argparse.Namespace) -> SyncDatabase:
 
 def _explain(error: Exception) -> tuple[bool, str]:
     """(the outbox table is missing, what to tell the operator) for a database error."""
+    hint = missing_table_hint(error)
+    if hint is not None:
+        return True, hint
     text = str(error).strip()
-    lowered = text.lower()
-    if TABLE in text and ("no such table" in lowered or "does not exist" in lowered):
-        return True, (
-            f"the database has no table {TABLE}: create it with outbox_table(Base.metadata) "
-            "and metadata.create_all(engine) (or an Alembic migration), or under Django with "
-            "`manage.py migrate`"
-        )
     first = text.splitlines()[0] if text else ""
     return False, (
         f"could not use the database ({type(error).__name__}: {first}); rows stay as they "

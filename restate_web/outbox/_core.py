@@ -17,13 +17,14 @@ deliverer sends a key's rows only as the unbroken prefix of that key's pending r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -69,6 +70,35 @@ _SELECT = ", ".join(COLUMNS)
 
 class OutboxError(RuntimeError):
     """The outbox was used in a way that cannot work; the message says what to do instead."""
+
+
+def missing_table_hint(error: BaseException) -> str | None:
+    """What to do when a database ``error`` says the outbox table does not exist, else None.
+
+    Read from the message: the drivers' errors (sqlite3, psycopg, Django's) share no class.
+    """
+    text = str(error)
+    lowered = text.lower()
+    if TABLE in text and ("no such table" in lowered or "does not exist" in lowered):
+        return (
+            f"the database has no table {TABLE}: create it with outbox_table(Base.metadata) "
+            "and metadata.create_all(engine) (or an Alembic migration), or under Django with "
+            "`manage.py migrate`"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def table_must_exist(errors: type[Exception] | tuple[type[Exception], ...]) -> Iterator[None]:
+    """Around an outbox write: a database error saying the outbox table does not exist becomes
+    an ``OutboxError`` that says how to create it (the driver's error is its cause)."""
+    try:
+        yield
+    except errors as error:
+        hint = missing_table_hint(error)
+        if hint is None:
+            raise
+        raise OutboxError(f"cannot write to the outbox: {hint}") from error
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,6 +28,7 @@ from ._core import (  # noqa: E402
     Sql,
     delivery_round,
     order_lock,
+    table_must_exist,
 )
 from ._handle import OutboxHandle  # noqa: E402
 from ._runner import Execute, arun_plan, qmark, quick_client, run_plan  # noqa: E402
@@ -203,9 +204,10 @@ def write(session: Any, row: OutboxRow, client: BaseClient) -> OutboxHandle:
         )
     dialect = dialect_of(session.get_bind())
     lock = _lock_statement(dialect, row)
-    if lock is not None:
-        session.execute(lock)
-    seq = session.execute(_insert(row)).scalar_one()
+    with table_must_exist(sa.exc.DBAPIError):
+        if lock is not None:
+            session.execute(lock)
+        seq = session.execute(_insert(row)).scalar_one()
     handle = OutboxHandle(row)
     _pending(session).append((int(seq), handle, quick_client(client)))
     return handle
@@ -225,9 +227,10 @@ async def awrite(session: Any, row: OutboxRow, client: BaseClient) -> OutboxHand
     engine = AsyncEngine(sync_session.get_bind())
     dialect = dialect_of(engine.sync_engine)
     lock = _lock_statement(dialect, row)
-    if lock is not None:
-        await session.execute(lock)
-    seq = (await session.execute(_insert(row))).scalar_one()
+    with table_must_exist(sa.exc.DBAPIError):
+        if lock is not None:
+            await session.execute(lock)
+        seq = (await session.execute(_insert(row))).scalar_one()
     handle = OutboxHandle(row)
     _pending(sync_session).append((int(seq), handle, (engine, quick_client(client))))
     return handle

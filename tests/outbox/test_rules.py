@@ -175,3 +175,78 @@ def test_without_sqlalchemy_the_error_names_the_extra():
     )
     assert "MissingDependencyError" in done.stdout
     assert "pip install 'restate-web[sqlalchemy]'" in done.stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_without_the_outbox_table_says_how_to_create_it(
+    backend, tmp_path, request, outbox_restate
+):
+    """The table was never created (no create_all, no migration): the write raises
+    OutboxError saying how to create it, with the driver's error as its cause, and nothing
+    reaches Restate."""
+    if backend == "sqlite":
+        sync_url = f"sqlite:///{tmp_path / 'empty.db'}"
+        async_url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    else:
+        postgres = request.getfixturevalue("postgres")
+        sync_url = async_url = postgres.url(postgres.create_database(f"e_{uuid.uuid4().hex[:12]}"))
+    key = f"no-table-{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(sync_url)
+    with (
+        IngressClient(outbox_restate.ingress_url) as client,
+        Session(engine) as session,
+        pytest.raises(OutboxError, match=r"outbox_table\(Base\.metadata\)") as raised,
+    ):
+        client.object("OutboxLedger", key).send("append", 1, outbox=session)
+    assert isinstance(raised.value.__cause__, sa.exc.DBAPIError)
+    assert "manage.py migrate" in str(raised.value)
+    engine.dispose()
+
+    async def write_async() -> None:
+        from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+        async_engine = create_async_engine(async_url)
+        try:
+            async with (
+                AsyncIngressClient(outbox_restate.ingress_url) as client,
+                AsyncSession(async_engine) as session,
+            ):
+                with pytest.raises(OutboxError, match="has no table restate_web_outbox"):
+                    await client.object("OutboxLedger", key).send("append", 2, outbox=session)
+        finally:
+            await async_engine.dispose()
+
+    asyncio.run(write_async())
+    with IngressClient(outbox_restate.ingress_url) as client:
+        assert ledger(client, key) == []
+
+
+def test_django_without_migrations_says_how_to_create_the_table(tmp_path):
+    """Django configured with the app but never migrated: outbox=True raises OutboxError that
+    says to run `manage.py migrate` (in a child process: Django's settings are process-wide)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["restate_web.adapters.django"],
+    DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3",
+                             "NAME": {str(tmp_path / "unmigrated.db")!r}}}}},
+    RESTATE={{"INGRESS_URL": "http://127.0.0.1:{free_port()}"}},
+)
+django.setup()
+from restate_web.adapters.django import get_integration
+from restate_web.outbox import OutboxError
+try:
+    get_integration().sync_client().object("OutboxLedger", "k").send("append", 1, outbox=True)
+except OutboxError as error:
+    print("OutboxError:", error, "| cause:", type(error.__cause__).__name__)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "OutboxError:" in done.stdout and "manage.py migrate" in done.stdout
+    assert "cause: OperationalError" in done.stdout

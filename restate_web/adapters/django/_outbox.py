@@ -10,11 +10,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from ...ingress import IngressClient
 from ...ingress._clients import BaseClient
-from ...outbox._core import OutboxError, OutboxRow, Policy, Sql, delivery_round, order_lock
+from ...outbox._core import (
+    OutboxError,
+    OutboxRow,
+    Policy,
+    Sql,
+    delivery_round,
+    order_lock,
+    table_must_exist,
+)
 from ...outbox._handle import OutboxHandle
 from ...outbox._runner import Execute, quick_client, run_plan
 
@@ -74,7 +82,7 @@ def write(row: OutboxRow, client: BaseClient, using: str | None) -> OutboxHandle
     handle = OutboxHandle(row)
     # Outside atomic() this is the row's own transaction (autocommit: delivered at once);
     # inside, it joins the caller's and on_commit waits for the outermost commit.
-    with transaction.atomic(using=alias, savepoint=False):
+    with table_must_exist(DatabaseError), transaction.atomic(using=alias, savepoint=False):
         lock = order_lock(dialect, row)
         if lock is not None:
             with connections[alias].cursor() as cursor:
