@@ -10,10 +10,10 @@ view name, the object ``PRINCIPAL`` receives). Each framework's middleware does 
 2. ``RequestBinding.entry_problem`` refuses forwarded headers httpx could not send (when
    ``FORWARD_HEADERS`` names any);
 3. it marks the request as the one being handled, for the guards and the framework's client
-   accessors: a context variable holding ``(make, integration, found, request, ...)``
-   (``guards.RequestMark``). ``make`` returns the request's binding, made the first time
-   something asks and kept in the request (``binding_kept_in``): most requests never call
-   Restate, and never pay for one.
+   accessors: a context variable holding a tuple ``(make, *parts)`` (``guards.RequestMark``;
+   the parts: the integration, the screened key, the framework's request). ``make(*parts)``
+   returns the request's binding, made the first time something asks and kept in the request
+   (``binding_kept_in``): most requests never call Restate, and never pay for one.
 
 The binding is the ``CallBinding`` of the clients handed to the view: it reserves derived
 idempotency keys in program order and looks the principal up once per request.

@@ -344,8 +344,7 @@ def _adyen_fields(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def adyen_signing_string(item: Mapping[str, Any]) -> str:
     """The string Adyen signs for one ``NotificationRequestItem`` (fields joined by ``:``)."""
-    fields = _adyen_fields(item)
-    return ":".join(_adyen_field_text(fields.get(name)) for name in ADYEN_SIGNED_FIELDS)
+    return _adyen_signing_strings(item)[0]
 
 
 def _adyen_signing_strings(item: Mapping[str, Any]) -> list[str]:

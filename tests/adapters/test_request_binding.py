@@ -263,3 +263,28 @@ def test_django_request_restate_without_the_middleware_says_to_add_it(django_rea
     request = RequestFactory().post("/orders")
     with pytest.raises(RuntimeError, match="RestateMiddleware"):
         request.restate  # noqa: B018
+
+
+def test_another_frameworks_adapter_can_mark_its_requests_for_the_guards():
+    """``guards.enter_web_request`` (for adapters of other frameworks): the marked info is the
+    current web request until the token is reset, and the guards name its view."""
+    from restate_web import guards
+
+    class Info:
+        framework = "Bottle"
+        client_hint = "the request's client"
+
+        def view_name(self) -> str:
+            return "shop.views.checkout"
+
+    info = Info()
+    assert guards.current_web_request() is None
+    token = guards.enter_web_request(info)
+    try:
+        assert guards.current_web_request() is info
+        with pytest.raises(guards.DurableContextOutsideHandler) as raised:
+            guards.ensure_durable_context("charge()")
+        assert "the Bottle view 'shop.views.checkout'" in str(raised.value)
+    finally:
+        guards.exit_web_request(token)
+    assert guards.current_web_request() is None

@@ -100,13 +100,9 @@ class _DjangoBinding(RequestBinding):
         return await sync_to_async(function)(arg)
 
 
-def make_binding(integration: Integration, found: KeyFound, request: HttpRequest) -> RequestBinding:
-    """The request's binding, kept in the request (``guards.RequestMark``)."""
-    return binding_kept_in(request.__dict__, lambda: _DjangoBinding(integration, found, request))
-
-
 def request_binding(request: HttpRequest) -> RequestBinding:
-    """The binding of a request ``RestateMiddleware`` handles (made the first time it is asked)."""
+    """The binding of a request ``RestateMiddleware`` handles, made the first time it is asked
+    for and kept in the request (``guards.RequestMark``)."""
     mark = request.__dict__.get(MARK_ATTRIBUTE)
     if mark is None:
         raise RuntimeError(
@@ -114,4 +110,4 @@ def request_binding(request: HttpRequest) -> RequestBinding:
             "'restate_web.adapters.django.middleware.RestateMiddleware' to MIDDLEWARE"
         )
     integration, found = mark
-    return make_binding(integration, found, request)
+    return binding_kept_in(request.__dict__, lambda: _DjangoBinding(integration, found, request))

@@ -13,7 +13,7 @@ from ... import guards
 from ...guards import RequestMark
 from .._idempotency import Problem
 from . import _runtime
-from ._binding import MARK_ATTRIBUTE, make_binding, request_binding
+from ._binding import MARK_ATTRIBUTE, request_binding
 from ._runtime import get_integration, problem_response
 
 _enter_request = guards._enter  # guards.enter_web_request, without a call of its own
@@ -69,14 +69,14 @@ class RestateMiddleware:
         )
         if isinstance(found, Problem):
             return problem_response(found)
-        if integration.forward_headers:
-            problem = make_binding(integration, found, request).entry_problem()
-            if problem is not None:
-                return problem_response(problem)
         # An attribute, not an entry of request.__dict__: reading __dict__ makes CPython build
         # the request's attribute dictionary, a measurable part of the adapter's cost.
         setattr(request, MARK_ATTRIBUTE, (integration, found))
-        return (make_binding, integration, found, request)
+        if integration.forward_headers:
+            problem = request_binding(request).entry_problem()
+            if problem is not None:
+                return problem_response(problem)
+        return (request_binding, request)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
