@@ -55,9 +55,9 @@ def measure(url: str, n: int, repeats: int) -> list[list[object]]:
     failures: dict[tuple[str, int], list[str]] = {}
 
     def record(name: str, conc: int, rate: Callable[[], float]) -> None:
-        # One failed round is reported in its row, not allowed to end the whole benchmark:
-        # HTTP/2 under 32 threads has lost its connection here now and then (the server
-        # answering GOAWAY PROTOCOL_ERROR, a known httpcore weakness: encode/httpx#3324).
+        # One failed round is reported in its row, not allowed to end the whole benchmark.
+        # (Before IngressClient(http2=True) kept one connection per thread, its 32 threads
+        # sharing one httpcore HTTP/2 connection lost it now and then; see ingress/_threads.py.)
         results.setdefault((name, conc), [])
         try:
             results[(name, conc)].append(rate())

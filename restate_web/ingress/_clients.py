@@ -110,16 +110,19 @@ class BaseClient:
         view._owns_http = False
         return view
 
+    def _protocol(self) -> dict[str, Any]:
+        """httpx's ``http1``/``http2`` arguments for this client's ``http2`` setting."""
+        if not self._http2:
+            return {}
+        require("h2", "http2", "HTTP/2 to the Restate ingress (http2=True)")
+        # Over https ALPN picks HTTP/2; over plain http only prior knowledge (h2c) works,
+        # which Restate's ingress speaks: one multiplexed connection instead of a pool.
+        tls = any(url.startswith("https://") for url in self._config.base_urls)
+        return {"http2": True, "http1": tls}
+
     def _http_kwargs(self, transport: Any) -> dict[str, Any]:
-        protocol: dict[str, Any] = {}
-        if self._http2:
-            require("h2", "http2", "HTTP/2 to the Restate ingress (http2=True)")
-            # Over https ALPN picks HTTP/2; over plain http only prior knowledge (h2c) works,
-            # which Restate's ingress speaks: one multiplexed connection instead of a pool.
-            tls = any(url.startswith("https://") for url in self._config.base_urls)
-            protocol = {"http2": True, "http1": tls}
         return {
-            **protocol,
+            **self._protocol(),
             "base_url": self._config.base_url,
             "headers": dict(self._config.headers),
             "timeout": self._config.timeout,

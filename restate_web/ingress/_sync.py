@@ -29,6 +29,7 @@ from ._handles import (
     check_no_using,
 )
 from ._serde import service_name
+from ._threads import PerThreadTransport
 
 if TYPE_CHECKING:
     from ..outbox import OutboxHandle
@@ -61,11 +62,11 @@ class IngressClient(BaseClient):
         limits: connection pool limits.
         generate_idempotency_keys: give every call and send without a key a generated one, so
             that it can be retried safely after a failure in flight.
-        http2: talk HTTP/2 to the ingress (one multiplexed connection; needs the ``http2``
-            extra). Not faster than the default HTTP/1.1 pool in bench/ingress.py (0.5-0.6x
-            with 32 threads), and httpcore's HTTP/2 shared by many threads has lost its
-            connection under load there (the server closing it with PROTOCOL_ERROR; see
-            encode/httpx#3324); for when something on the way to Restate requires HTTP/2.
+        http2: talk HTTP/2 to the ingress (needs the ``http2`` extra): one HTTP/2
+            connection per thread that calls, closed when the thread ends, because httpcore's
+            blocking HTTP/2 connection is not safe to share between threads. Not faster than
+            the default HTTP/1.1 pool (bench/ingress.py); for when something on the way to
+            Restate requires HTTP/2.
         transport: an httpx transport (for tests, proxies, or ASGI apps).
     """
 
@@ -94,6 +95,9 @@ class IngressClient(BaseClient):
             generate_idempotency_keys=generate_idempotency_keys,
             http2=http2,
         )
+        if http2 and transport is None:
+            protocol, limits = self._protocol(), self._limits
+            transport = PerThreadTransport(lambda: httpx.HTTPTransport(**protocol, limits=limits))
         self._http = httpx.Client(**self._http_kwargs(transport))
 
     def __enter__(self) -> IngressClient:
