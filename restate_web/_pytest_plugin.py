@@ -6,7 +6,10 @@ A test that needs the server fails when it cannot start, with the reason; it nev
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -59,17 +62,59 @@ def _binary(config: pytest.Config) -> str:
     return find_server_binary(search_from=config.rootpath)
 
 
+class _SigtermAsInterrupt:
+    """While a fixture's servers run, SIGTERM is a KeyboardInterrupt, as Ctrl-C is.
+
+    CI runners stop a cancelled or timed-out job with SIGTERM, which by default ends Python at
+    once: no fixture teardown, and the servers (hypercorn in a session of its own) keep
+    running and holding their ports. As KeyboardInterrupt, pytest tears the session down and
+    stops them. A handler someone else installed is left alone.
+    """
+
+    def __init__(self) -> None:
+        self.users = 0  # fixtures whose servers run (a session's server, a module's cluster)
+        self.installed = False
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers can only be set in the main thread
+            return
+        self.users += 1
+        if self.users == 1 and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, self._interrupt)
+            self.installed = True
+        try:
+            yield
+        finally:
+            self.users -= 1
+            if not self.users and self.installed:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                self.installed = False
+
+    @staticmethod
+    def _interrupt(signum: int, frame: object) -> None:
+        # A second SIGTERM must not cut the teardown short: the servers would be left running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
+
+
+_sigterm = _SigtermAsInterrupt()
+
+
 @pytest.fixture(scope="session")
 def restate_server(pytestconfig: pytest.Config) -> Iterator[RestateServer]:
-    """A real restate-server for the session, on free loopback ports, stopped at the end."""
-    try:
-        server = RestateServer.start(binary=_binary(pytestconfig))
-    except HarnessError as error:
-        _fail(f"restate-server could not start: {error}")
-    try:
-        yield server
-    finally:
-        server.close()
+    """A real restate-server for the session, on free loopback ports, stopped at the end (also
+    when pytest is stopped with SIGTERM)."""
+    with _sigterm.held():
+        try:
+            server = RestateServer.start(binary=_binary(pytestconfig))
+        except HarnessError as error:
+            _fail(f"restate-server could not start: {error}")
+        try:
+            yield server
+        finally:
+            server.close()
 
 
 class RestateServices:
@@ -142,11 +187,12 @@ def ingress_client(restate_server: RestateServer) -> Iterator[Any]:
 def restate_cluster(pytestconfig: pytest.Config) -> Iterator[RestateCluster]:
     """A three-node Restate cluster for the test module (one that kills nodes disturbs no
     other module), every partition led when the first test runs, stopped at the end."""
-    try:
-        cluster = RestateCluster.start(3, binary=_binary(pytestconfig))
-    except HarnessError as error:
-        _fail(f"the Restate cluster could not start: {error}")
-    try:
-        yield cluster
-    finally:
-        cluster.close()
+    with _sigterm.held():
+        try:
+            cluster = RestateCluster.start(3, binary=_binary(pytestconfig))
+        except HarnessError as error:
+            _fail(f"the Restate cluster could not start: {error}")
+        try:
+            yield cluster
+        finally:
+            cluster.close()

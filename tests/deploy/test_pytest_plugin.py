@@ -4,10 +4,14 @@ client; without a server binary the tests fail with the reason, never skip."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +119,74 @@ def test_a_relative_server_bin_on_the_command_line_is_relative_to_where_pytest_r
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+STOPPED_BY_SIGTERM = """
+import json, os, time
+
+
+def test_waits_to_be_stopped(restate_services, restate_server):
+    served = restate_services("user_services:app")
+    pids = {"server": restate_server.pid, "service": served.pid}
+    with open("pids.json.tmp", "w") as out:
+        json.dump(pids, out)
+    os.replace("pids.json.tmp", "pids.json")
+    time.sleep(120)
+"""
+
+
+def running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.server
+def test_a_suite_stopped_with_sigterm_stops_its_servers(tmp_path):
+    # CI stops a cancelled or timed-out job with SIGTERM; by default Python then ends without
+    # teardown, and restate-server and the service's hypercorn (its own session) run on.
+    binary = find_server_binary(ROOT)
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.pytest.ini_options]\nrestate_server_bin = "{binary}"\n'
+    )
+    (tmp_path / "user_services.py").write_text(SERVICES)
+    (tmp_path / "test_user.py").write_text(STOPPED_BY_SIGTERM)
+    env = {k: v for k, v in os.environ.items() if k != "RESTATE_SERVER_BIN"}
+    suite = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    pids: dict[str, int] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "pids.json").exists():
+            assert suite.poll() is None, suite.communicate()[0]
+            assert time.monotonic() < deadline, "the user's test never started its servers"
+            time.sleep(0.1)
+        pids = json.loads((tmp_path / "pids.json").read_text())
+        assert running(pids["server"]) and running(pids["service"])
+        suite.send_signal(signal.SIGTERM)
+        output, _ = suite.communicate(timeout=60)
+        assert "KeyboardInterrupt" in output, output
+        deadline = time.monotonic() + 15
+        while (running(pids["server"]) or running(pids["service"])) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        assert not running(pids["server"]), "restate-server outlived the suite"
+        assert not running(pids["service"]), "the service's hypercorn outlived the suite"
+    finally:  # whatever outlived the suite is stopped here by its id, not left running
+        if suite.poll() is None:
+            suite.kill()
+            suite.wait()
+        if pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pids["server"], signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pids["service"], signal.SIGKILL)  # hypercorn's own process group
