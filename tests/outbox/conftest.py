@@ -134,7 +134,10 @@ class Shop:
         return "tests.outbox.sa_app:app"
 
     def start(self) -> None:
-        port = self.app.port if self.app is not None else None
+        port = None
+        if self.app is not None:  # again, after a test killed it: on the same port
+            port = self.app.port
+            self.app.close()  # (removes its log folder; it is stopped already)
         self.app = ServiceProcess.start(
             self.asgi, server="uvicorn", cwd=ROOT, env=self.env, port=port, timeout=60
         )
