@@ -116,7 +116,7 @@ class BaseClient:
             return {}
         require("h2", "http2", "HTTP/2 to the Restate ingress (http2=True)")
         # Over https ALPN picks HTTP/2; over plain http only prior knowledge (h2c) works,
-        # which Restate's ingress speaks: one multiplexed connection instead of a pool.
+        # which Restate's ingress speaks.
         tls = any(url.startswith("https://") for url in self._config.base_urls)
         return {"http2": True, "http1": tls}
 
